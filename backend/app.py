@@ -1,0 +1,113 @@
+"""create_app(settings): the one place that lists routes, plugins, middleware and handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp
+
+from backend import __version__
+from backend.db.engine import Database
+from backend.db.migrate import head_revision
+from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
+from backend.api_docs import api_docs_assets, api_docs_page
+from backend.host_check import HostCheckMiddleware
+from backend.observability.health_routes import health, ready
+from backend.observability.readiness import ReadinessService
+from backend.observability.request_id import RequestContextMiddleware
+from backend.settings import Settings
+from backend.system.info import SystemInfo, system_info
+from backend.system.routes import SystemController
+from backend.system.saved_settings import SavedSettingsService
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class OutpostApp(Litestar):
+    """Litestar with the edge layers (request id, Host check) outside its router.
+
+    Litestar's own middleware runs per route, so it never sees a 404 or 405; these
+    layers must wrap everything the server answers.
+    """
+
+    def __init__(self, *, edge_settings: Settings, **kwargs: Any) -> None:
+        self.edge_settings = edge_settings  # read by _create_asgi_handler during __init__
+        super().__init__(**kwargs)
+
+    def _create_asgi_handler(self) -> ASGIApp:
+        handler = super()._create_asgi_handler()
+        handler = HostCheckMiddleware(
+            handler, bound_host=self.edge_settings.host, allowed_hosts=self.edge_settings.allowed_hosts
+        )
+        return RequestContextMiddleware(handler)
+
+
+async def require_json_body(request: Request[Any, Any, Any]) -> None:
+    """415 for a body that is not JSON, before anything parses it."""
+    if request.method in BODY_METHODS:
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise UnsupportedMediaType(
+                f"Send the body as application/json (got {media_type or 'no Content-Type'})."
+            )
+
+
+def _provide_readiness(state: State) -> ReadinessService:
+    return ReadinessService(state.db, state.schema_head)
+
+
+def _provide_info(state: State) -> SystemInfo:
+    return system_info(state.settings, state.db, state.schema_head, state.started_at)
+
+
+def _provide_saved_settings(state: State) -> SavedSettingsService:
+    return SavedSettingsService(state.db, state.settings)
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The HTTP application for these settings; the database must already be migrated."""
+
+    @asynccontextmanager
+    async def open_database(app: Litestar) -> AsyncIterator[None]:
+        db = Database(settings.paths.database, synchronous=settings.sqlite_synchronous)
+        app.state.db = db
+        app.state.schema_head = head_revision()
+        app.state.started_at = datetime.now(UTC)
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = OutpostApp(
+        edge_settings=settings,
+        route_handlers=[health, ready, SystemController, api_docs_assets()],
+        lifespan=[open_database],
+        state=State({"settings": settings}),
+        dependencies={
+            "readiness": Provide(_provide_readiness, sync_to_thread=False),
+            "info": Provide(_provide_info, sync_to_thread=False),
+            "saved_settings": Provide(_provide_saved_settings, sync_to_thread=False),
+        },
+        before_request=require_json_body,
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Outpost API",
+            version=__version__,
+            description="The local REST API of an Outpost backend. Errors are application/problem+json.",
+            path="/schema",
+            render_plugins=[api_docs_page()],
+        ),
+        # Litestar would otherwise set up the root logger; observability.logging owns it.
+        logging_config=None,
+    )
+    return app

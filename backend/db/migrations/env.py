@@ -1,0 +1,40 @@
+"""Alembic environment: runs on the connection Outpost hands it (or a dev database by -x db=PATH)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+import backend.system.models  # noqa: F401  (each domain's models register on Base.metadata)
+from backend.db.base import Base
+from backend.db.sqlite import configure_sqlite_engine
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Leave collection tables (c_<name>) to the collections service, not autogenerate."""
+    return not (type_ == "table" and name is not None and name.startswith("c_"))
+
+
+def run_migrations(connection: object) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,
+        transaction_per_migration=True,
+        include_object=include_object,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    run_migrations(connection)
+else:
+    # Developer use: `alembic -x db=path/to/outpost.db revision --autogenerate -m "..."`.
+    path = context.get_x_argument(as_dictionary=True).get("db", "outpost-dev.db")
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    configure_sqlite_engine(engine, synchronous="FULL", begin="BEGIN IMMEDIATE", foreign_keys=False)
+    with engine.connect() as dev_connection:
+        run_migrations(dev_connection)

@@ -1,0 +1,217 @@
+"""The error tree and its rendering as RFC 9457 problem+json replies."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from msgspec import Struct
+
+from backend.observability.request_id import current_request_id
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:outpost:problem:"
+
+logger = logging.getLogger("outpost.errors")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One thing wrong with one field of the input."""
+
+    field: str
+    message: str
+
+
+class ProblemFieldError(Struct):
+    """A field and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class Problem(Struct, omit_defaults=True):
+    """An RFC 9457 problem document, as every error reply carries."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[ProblemFieldError] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    404: "Not found",
+    409: "Conflict with the current state",
+    412: "If-Match does not match the current ETag",
+    413: "Request body larger than the configured limit",
+    415: "Request body is not application/json",
+    422: "Validation failed: `errors` lists each field and why",
+    503: "A part of the backend is not ready",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries documenting an operation's problem+json error replies."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+            media_type=PROBLEM_JSON,
+        )
+        for status in statuses
+    }
+
+
+class OutpostError(Exception):
+    """An error the API answers with a problem+json reply."""
+
+    status: int = 500
+    slug: str = "internal"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+class BadRequest(OutpostError):
+    status, slug = 400, "bad-request"
+
+
+class NotFound(OutpostError):
+    status, slug = 404, "not-found"
+
+
+class Conflict(OutpostError):
+    status, slug = 409, "conflict"
+
+
+class UnsupportedMediaType(OutpostError):
+    status, slug = 415, "unsupported-media-type"
+
+
+class ValidationFailed(OutpostError):
+    status, slug = 422, "validation"
+
+
+class ServiceUnavailable(OutpostError):
+    status, slug = 503, "unavailable"
+
+
+# Litestar's own exceptions carry only a status; these give each a stable type.
+_SLUG_BY_STATUS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    429: "too-many-requests",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+def problem_response(
+    request: Request[Any, Any, Any] | None,
+    *,
+    status: int,
+    detail: str,
+    slug: str | None = None,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    """A problem+json reply carrying the request id."""
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + (slug or _SLUG_BY_STATUS.get(status, "error")),
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path if request is not None else None,
+        "request_id": current_request_id(),
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    if extra:
+        body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_errors_from_litestar(exc: ValidationException) -> list[FieldError]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key = str(item.get("key") or item.get("source") or "body")
+            errors.append(FieldError(key, str(item.get("message", "is invalid"))))
+    return errors
+
+
+def handle_outpost_error(request: Request[Any, Any, Any], exc: OutpostError) -> Response[dict[str, Any]]:
+    """Our own errors: their status, type, detail and field errors."""
+    return problem_response(
+        request,
+        status=exc.status,
+        slug=exc.slug,
+        detail=exc.detail,
+        errors=exc.errors,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    """Litestar's exceptions (routing, body size, parsing) as problem+json."""
+    status = exc.status_code
+    detail = exc.detail or HTTPStatus(status).phrase
+    errors: list[FieldError] = []
+    if isinstance(exc, ValidationException):
+        errors = _field_errors_from_litestar(exc)
+        if any("malformed" in e.message.lower() for e in errors) or "malformed" in detail.lower():
+            status, detail = 400, "The request body is not valid JSON."
+        else:
+            status, detail = 422, "The request is not valid: see errors."
+            errors = errors or [FieldError("body", exc.detail or "is invalid")]
+    if status >= 500:
+        logger.error("server error %s: %s", status, detail)
+        detail = HTTPStatus(status).phrase
+    return problem_response(request, status=status, detail=detail, errors=errors, headers=exc.headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Anything else: a 500 with no internals, the traceback kept in the log."""
+    logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        request,
+        status=500,
+        detail="An unexpected error occurred. Quote the request id when reporting it.",
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    OutpostError: handle_outpost_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

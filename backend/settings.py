@@ -1,0 +1,208 @@
+"""One frozen Settings object: CLI flags > OUTPOST_* env > saved settings > defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+
+from backend.datadir import DataDir
+
+Source = Literal["flag", "env", "saved", "default"]
+
+
+class SettingError(ValueError):
+    """A setting value that cannot be used, with the setting's name."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+def _parse_host_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    hosts = tuple(item.strip().lower() for item in items if item.strip())
+    for host in hosts:
+        if any(ch.isspace() or ch in "/@?#" for ch in host):
+            raise ValueError(f"{host!r} is not a host name")
+    return hosts
+
+
+def _parse_origin_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    origins = tuple(item.strip() for item in items if item.strip())
+    for origin in origins:
+        if not origin.startswith(("http://", "https://")):
+            raise ValueError(f"{origin!r} is not an http(s) origin")
+    return origins
+
+
+def _parse_port(value: str | int) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise ValueError("must be between 0 and 65535")
+    return port
+
+
+def _parse_choice(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        upper = str(value).strip().upper()
+        if upper not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return upper
+
+    return parse
+
+
+def _parse_positive_int(value: str | int) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+def _parse_optional_path(value: str | Path | None) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """How one setting is named, parsed, defaulted and whether it may be saved."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+    savable: bool = False
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("data_dir", lambda v: Path(v).expanduser(), None, "Where Outpost keeps everything."),
+    SettingSpec("host", str, "127.0.0.1", "Address the API listens on."),
+    SettingSpec("port", _parse_port, 8765, "Port the API listens on (0 picks a free one)."),
+    SettingSpec(
+        "allowed_hosts",
+        _parse_host_list,
+        (),
+        "Extra Host header values accepted besides the bound address and localhost.",
+        savable=True,
+    ),
+    SettingSpec(
+        "cors_origins",
+        _parse_origin_list,
+        (),
+        "Browser origins allowed to call the API (none by default).",
+        savable=True,
+    ),
+    SettingSpec(
+        "sqlite_synchronous",
+        _parse_choice("FULL", "NORMAL"),
+        "FULL",
+        "SQLite durability: FULL survives power loss, NORMAL is faster.",
+        savable=True,
+    ),
+    SettingSpec(
+        "log_level",
+        _parse_choice("DEBUG", "INFO", "WARNING", "ERROR"),
+        "INFO",
+        "Least severe log level written.",
+        savable=True,
+    ),
+    SettingSpec(
+        "max_body_bytes",
+        _parse_positive_int,
+        10 * 1024 * 1024,
+        "Largest request body accepted, in bytes.",
+        savable=True,
+    ),
+    SettingSpec("secret_file", _parse_optional_path, None, "File holding the signing secret."),
+)
+
+SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
+SAVABLE = frozenset(spec.name for spec in SPECS if spec.savable)
+
+
+def default_data_dir() -> Path:
+    """The platform's per-user data directory for Outpost."""
+    return Path(platformdirs.user_data_dir("outpost", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The running configuration; build a new one to change it."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8765
+    allowed_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    sqlite_synchronous: str = "FULL"
+    log_level: str = "INFO"
+    max_body_bytes: int = 10 * 1024 * 1024
+    secret_file: Path | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    sources: Mapping[str, Source] = field(default_factory=dict, compare=False)
+
+    @property
+    def paths(self) -> DataDir:
+        """The data directory's layout."""
+        return DataDir(self.data_dir)
+
+    def with_saved(self, saved: Mapping[str, Any]) -> Settings:
+        """A copy where saved values replace what still stands at its default."""
+        changes: dict[str, Any] = {}
+        sources = dict(self.sources)
+        for name, raw in saved.items():
+            if name not in SAVABLE or sources.get(name, "default") != "default":
+                continue
+            changes[name] = _parse(SPECS_BY_NAME[name], raw)
+            sources[name] = "saved"
+        return dataclasses.replace(self, **changes, sources=sources)
+
+    def public_view(self) -> dict[str, Any]:
+        """Every setting with its value and source; secrets left out."""
+        view = {}
+        for spec in SPECS:
+            value = getattr(self, spec.name)
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            view[spec.name] = {
+                "value": value,
+                "source": self.sources.get(spec.name, "default"),
+                "savable": spec.savable,
+                "help": spec.help,
+            }
+        return view
+
+
+def _parse(spec: SettingSpec, raw: Any) -> Any:
+    try:
+        return spec.parse(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingError(spec.name, str(exc) or "invalid value") from exc
+
+
+def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    """Settings from CLI flags over OUTPOST_* environment over defaults."""
+    values: dict[str, Any] = {}
+    sources: dict[str, Source] = {}
+    for spec in SPECS:
+        env_name = f"OUTPOST_{spec.name.upper()}"
+        if flags.get(spec.name) is not None:
+            values[spec.name] = _parse(spec, flags[spec.name])
+            sources[spec.name] = "flag"
+        elif env.get(env_name):
+            values[spec.name] = _parse(spec, env[env_name])
+            sources[spec.name] = "env"
+        else:
+            sources[spec.name] = "default"
+    values.setdefault("data_dir", default_data_dir())
+    secret_key = env.get("OUTPOST_SECRET_KEY") or None
+    return Settings(**values, secret_key=secret_key, sources=sources)

@@ -1,0 +1,28 @@
+"""Getting a data directory ready to serve: layout, secret, migrations, saved settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.datadir import load_or_create_secret
+from backend.db.migrate import MigrationResult, upgrade_database
+from backend.settings import Settings
+from backend.system.saved_settings import read_saved_settings
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Settings with saved values applied, the signing secret, and what migrating did."""
+
+    settings: Settings
+    secret: bytes
+    migration: MigrationResult
+
+
+def prepare_data_dir(settings: Settings) -> Prepared:
+    """Make the data directory usable; the caller must hold its lock."""
+    paths = settings.paths.ensure()
+    secret = load_or_create_secret(paths, settings.secret_file, settings.secret_key)
+    migration = upgrade_database(paths, synchronous=settings.sqlite_synchronous)
+    final = settings.with_saved(read_saved_settings(paths.database))
+    return Prepared(final, secret, migration)

@@ -1,0 +1,39 @@
+"""What this instance is: version, where its data lives, how big, since when."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+from backend import __version__
+from backend.db.engine import Database
+from backend.settings import Settings
+
+
+@dataclass(frozen=True)
+class SystemInfo:
+    """Facts about the running backend for the dashboard."""
+
+    version: str
+    mode: str
+    data_dir: str
+    database_path: str
+    database_bytes: int
+    schema_revision: str
+    pid: int
+    started_at: datetime
+
+
+def system_info(settings: Settings, db: Database, schema_revision: str, started_at: datetime) -> SystemInfo:
+    """Gather the instance's facts (a few stat calls, no SQL)."""
+    return SystemInfo(
+        version=__version__,
+        mode="embedded",
+        data_dir=str(settings.data_dir),
+        database_path=str(db.path),
+        database_bytes=db.size_bytes(),
+        schema_revision=schema_revision,
+        pid=os.getpid(),
+        started_at=started_at,
+    )

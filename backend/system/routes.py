@@ -1,0 +1,62 @@
+"""/api/v1/system and /api/v1/settings."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from litestar import Controller, get, patch
+from msgspec import UNSET, Meta, Struct, UnsetType
+from typing_extensions import Annotated
+
+from backend.errors import problem_responses
+from backend.system.info import SystemInfo
+from backend.system.saved_settings import SavedSettingsService, SettingView
+
+HostName = Annotated[str, Meta(min_length=1, max_length=253)]
+Origin = Annotated[str, Meta(pattern=r"^https?://", max_length=2048)]
+
+
+class SettingsChanges(Struct, forbid_unknown_fields=True):
+    """Settings to save; null forgets the saved value. They apply on the next start."""
+
+    allowed_hosts: list[HostName] | None | UnsetType = UNSET
+    cors_origins: list[Origin] | None | UnsetType = UNSET
+    sqlite_synchronous: Literal["FULL", "NORMAL"] | None | UnsetType = UNSET
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None | UnsetType = UNSET
+    max_body_bytes: Annotated[int, Meta(ge=1024, le=1024**3)] | None | UnsetType = UNSET
+
+
+class SettingsList(Struct):
+    """All settings of this instance."""
+
+    items: list[SettingView]
+
+
+class SystemController(Controller):
+    """The running instance and its settings."""
+
+    path = "/api/v1"
+    tags = ["system"]
+
+    @get("/system", summary="Facts about the running backend")
+    async def system(self, info: SystemInfo) -> SystemInfo:
+        """Version, mode, data directory, database size and schema revision."""
+        return info
+
+    @get("/settings", summary="Every setting with its value, source and pending change")
+    async def list_settings(self, saved_settings: SavedSettingsService) -> SettingsList:
+        """Running values and where they come from; saved values apply on the next start."""
+        return SettingsList(items=await saved_settings.view())
+
+    @patch(
+        "/settings",
+        summary="Save settings for the next start",
+        responses=problem_responses(400, 413, 415, 422),
+    )
+    async def save_settings(self, data: SettingsChanges, saved_settings: SavedSettingsService) -> SettingsList:
+        """Validate and save all the given settings, or none of them."""
+        changes: dict[str, Any] = {
+            name: value for name, value in msgspec.structs.asdict(data).items() if value is not UNSET
+        }
+        return SettingsList(items=await saved_settings.update(changes))
