@@ -1,0 +1,168 @@
+"""`outpost`: the console (default), serve, migrate, status and settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from backend import __version__
+from backend.settings import SAVABLE, SettingError, Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def data_dir_option(func: F) -> F:
+    """--data-dir, shared by every command."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Data directory (default: the platform's user data dir; env OUTPOST_DATA_DIR).",
+    )(func)
+
+
+def _settings(**flags: Any) -> Settings:
+    try:
+        return load_settings(flags, os.environ)
+    except SettingError as exc:
+        raise click.BadParameter(exc.message, param_hint=f"--{exc.name.replace('_', '-')}") from exc
+
+
+def _fail(message: str, errors: list[dict[str, str]] | None = None) -> None:
+    click.echo(f"error: {message}", err=True)
+    for error in errors or []:
+        click.echo(f"  {error['field']}: {error['message']}", err=True)
+    sys.exit(1)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="outpost", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Outpost: an offline-first backend with a desktop admin console.
+
+    With no command, opens the console (same as `outpost gui`).
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(gui)
+
+
+@cli.command()
+@data_dir_option
+def gui(data_dir: str | None) -> None:
+    """Open the desktop console (starts or attaches to the local backend)."""
+    from desktop.app import run_gui  # the one import of desktop: Qt loads only for the console
+
+    sys.exit(run_gui(data_dir=data_dir))
+
+
+@cli.command()
+@data_dir_option
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1, loopback only).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8765; 0 picks a free port).")
+@click.option("--allowed-hosts", default=None, help="Comma-separated extra Host names to answer to.")
+@click.option("--cors-origins", default=None, help="Comma-separated browser origins allowed (default none).")
+@click.option("--secret-file", type=click.Path(dir_okay=False), default=None, help="File with the signing secret.")
+@click.option("--sqlite-synchronous", type=click.Choice(["FULL", "NORMAL"], case_sensitive=False), default=None)
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def serve(**flags: Any) -> None:
+    """Run the backend: the REST API on loopback and the control channel."""
+    from backend.server import run_serve
+
+    sys.exit(run_serve(_settings(**flags)))
+
+
+@cli.command()
+@data_dir_option
+def migrate(data_dir: str | None) -> None:
+    """Bring the database to this version's schema (backing it up first)."""
+    from backend.datadir import DataDirBusy, DataDirLock
+    from backend.db.migrate import MigrationError, upgrade_database
+
+    settings = _settings(data_dir=data_dir)
+    paths = settings.paths.ensure()
+    try:
+        with DataDirLock(paths):
+            result = upgrade_database(paths, synchronous=settings.sqlite_synchronous)
+    except DataDirBusy as exc:
+        _fail(f"{exc}; it migrated the database when it started. Stop it to migrate by hand.")
+    except MigrationError as exc:
+        _fail(str(exc))
+    if not result.changed:
+        click.echo(f"Database already at revision {result.to_revision}.")
+        return
+    click.echo(f"Migrated {paths.database} from {result.from_revision or 'empty'} to {result.to_revision}.")
+    if result.backup:
+        click.echo(f"Backup of the previous database: {result.backup}")
+
+
+def _run(settings: Settings, command: str, args: dict[str, Any]) -> Any:
+    from backend.control.client import run_command
+    from backend.control.protocol import ControlError
+    from backend.datadir import DataDirBusy
+    from backend.db.migrate import MigrationError
+
+    try:
+        return run_command(settings, command, args)
+    except (ControlError, DataDirBusy, MigrationError) as exc:
+        _fail(getattr(exc, "message", str(exc)), getattr(exc, "errors", None))
+
+
+@cli.command()
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(data_dir: str | None, as_json: bool) -> None:
+    """Show the instance: version, data dir, database, and whether a backend is running."""
+    info = _run(_settings(data_dir=data_dir), "status", {})
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        click.echo(f"{key:>16}: {value}")
+
+
+@cli.group()
+def settings() -> None:
+    """Saved settings (applied on the next start; flags and env still win)."""
+
+
+def _print_settings(items: list[dict[str, Any]]) -> None:
+    for item in items:
+        value = item["value"]
+        shown = ",".join(value) if isinstance(value, list) else value
+        note = f"  (saved: {item['saved']}; restart to apply)" if item["restart_required"] else ""
+        click.echo(f"{item['name']:>20} = {shown}  [{item['source']}]{note}")
+
+
+@settings.command("list")
+@data_dir_option
+def settings_list(data_dir: str | None) -> None:
+    """List every setting with its value and where it comes from."""
+    _print_settings(_run(_settings(data_dir=data_dir), "settings.list", {}))
+
+
+@settings.command("set")
+@data_dir_option
+@click.argument("name", type=click.Choice(sorted(SAVABLE)))
+@click.argument("value")
+def settings_set(data_dir: str | None, name: str, value: str) -> None:
+    """Save NAME=VALUE for the next start (lists are comma-separated)."""
+    _print_settings(_run(_settings(data_dir=data_dir), "settings.save", {"changes": {name: value}}))
+
+
+@settings.command("unset")
+@data_dir_option
+@click.argument("name", type=click.Choice(sorted(SAVABLE)))
+def settings_unset(data_dir: str | None, name: str) -> None:
+    """Forget the saved value of NAME."""
+    _print_settings(_run(_settings(data_dir=data_dir), "settings.save", {"changes": {name: None}}))
+
+
+def main() -> None:
+    """Entry point of the `outpost` console script and of the executable."""
+    cli(prog_name="outpost")

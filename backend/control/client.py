@@ -1,0 +1,70 @@
+"""The CLI's end: run a command in the backend that owns the data dir, or here if none does."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backend.control.commands import ControlContext, dispatch
+from backend.control.protocol import MAX_LINE_BYTES, ControlError, decode, encode
+from backend.datadir import DataDirLock, is_locked
+from backend.db.engine import Database
+from backend.errors import OutpostError
+from backend.settings import Settings
+from backend.startup import prepare_data_dir
+
+TIMEOUT_S = 60
+
+
+def call_backend(path: Path, command: str, args: dict[str, Any]) -> Any:
+    """Send one command over the control socket and return its result."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(TIMEOUT_S)
+        try:
+            sock.connect(str(path))
+        except OSError as exc:
+            raise ControlError(f"cannot reach the running backend at {path}: {exc.strerror or exc}") from exc
+        sock.sendall(encode({"command": command, "args": args}))
+        buffer = b""
+        while not buffer.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buffer += chunk
+            if len(buffer) > MAX_LINE_BYTES * 16:
+                raise ControlError("the backend's reply is too large")
+    if not buffer:
+        raise ControlError("the backend closed the control channel without replying")
+    reply = decode(buffer)
+    if not reply.get("ok"):
+        raise ControlError(str(reply.get("error", "the command failed")), reply.get("errors"))
+    return reply.get("result")
+
+
+async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> Any:
+    prepared = prepare_data_dir(settings)
+    db = Database(prepared.settings.paths.database, synchronous=prepared.settings.sqlite_synchronous)
+    try:
+        ctx = ControlContext(
+            prepared.settings, db, prepared.migration.to_revision, datetime.now(UTC), served_by="cli"
+        )
+        return await dispatch(ctx, command, args)
+    finally:
+        await db.close()
+
+
+def run_command(settings: Settings, command: str, args: dict[str, Any]) -> Any:
+    """Carry out a data command through the running backend, or here under the data-dir lock."""
+    paths = settings.paths
+    if is_locked(paths):
+        return call_backend(paths.control_socket, command, args)
+    paths.ensure()
+    with DataDirLock(paths):
+        try:
+            return asyncio.run(_run_here(settings, command, args))
+        except OutpostError as exc:
+            errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+            raise ControlError(exc.detail, errors) from exc

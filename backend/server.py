@@ -1,0 +1,181 @@
+"""`outpost serve`: own the data dir, migrate, serve HTTP and the control channel, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Generator
+from datetime import UTC, datetime
+
+import structlog
+import uvicorn
+
+from backend import __version__
+from backend.app import create_app
+from backend.control.commands import ControlContext
+from backend.control.server import ControlServer
+from backend.datadir import DataDirBusy, DataDirLock, clear_runtime, write_runtime
+from backend.db.migrate import MigrationError
+from backend.events import emit_event
+from backend.observability.logging import configure_logging
+from backend.settings import Settings
+from backend.startup import prepare_data_dir
+
+logger = structlog.get_logger("outpost.server")
+GRACEFUL_SHUTDOWN_S = 3
+
+
+class OutpostServer(uvicorn.Server):
+    """uvicorn, with our own signal handling and a hook once the socket is live.
+
+    uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process would die
+    by the signal; a supervisor needs exit code 0 for a requested stop.
+    """
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        on_started: Callable[[], Awaitable[None]],
+        on_stopping: Callable[[], None],
+        on_shutdown: Callable[[], Awaitable[None]],
+    ) -> None:
+        super().__init__(config)
+        self.on_started = on_started
+        self.on_stopping = on_stopping
+        self.on_shutdown = on_shutdown
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.request_stop, sig)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    def request_stop(self, sig: int = signal.SIGTERM) -> None:
+        """Begin a graceful stop; a second SIGINT stops at once."""
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+            return
+        if not self.should_exit:
+            logger.info("stopping", signal=signal.Signals(sig).name)
+            self.on_stopping()
+        self.should_exit = True
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            await self.on_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await self.on_shutdown()
+        await super().shutdown(sockets)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def run_serve(settings: Settings) -> int:
+    """Run the backend until asked to stop; the process exit code."""
+    paths = settings.paths.ensure()
+    configure_logging(settings.log_level)
+    lock = DataDirLock(paths)
+    try:
+        lock.acquire()
+    except DataDirBusy as exc:
+        logger.error("data directory busy", detail=str(exc))
+        emit_event("error", message=str(exc))
+        return 1
+    # Only the lock holder writes the log file, so two processes never rotate it at once.
+    configure_logging(settings.log_level, paths.logs)
+    try:
+        return _serve_locked(settings)
+    finally:
+        clear_runtime(paths)
+        lock.release()
+
+
+def _serve_locked(settings: Settings) -> int:
+    try:
+        prepared = prepare_data_dir(settings)
+    except MigrationError as exc:
+        logger.error("cannot open the database", detail=str(exc))
+        emit_event("error", message=str(exc))
+        return 1
+    settings = prepared.settings
+    if prepared.migration.changed:
+        logger.info(
+            "database migrated",
+            from_revision=prepared.migration.from_revision,
+            to_revision=prepared.migration.to_revision,
+            backup=str(prepared.migration.backup) if prepared.migration.backup else None,
+        )
+    try:
+        sock = _bind(settings.host, settings.port)
+    except OSError as exc:
+        message = f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        logger.error("bind failed", detail=message)
+        emit_event("error", message=message)
+        return 1
+    port = sock.getsockname()[1]
+    url = _url(settings.host, port)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        ws="none",
+    )
+    control = ControlServer(
+        settings.paths.control_socket,
+        lambda: ControlContext(
+            settings, app.state.db, app.state.schema_head, app.state.started_at, served_by="backend"
+        ),
+    )
+
+    async def on_started() -> None:
+        await control.start()
+        runtime = {
+            "url": url,
+            "pid": os.getpid(),
+            "version": __version__,
+            "data_dir": str(settings.data_dir),
+            "started_at": datetime.now(UTC).isoformat(),
+        }
+        write_runtime(settings.paths, runtime)
+        logger.info("ready", url=url)
+        emit_event("ready", url=url, pid=os.getpid(), version=__version__)
+
+    async def on_shutdown() -> None:
+        clear_runtime(settings.paths)
+        await control.close()
+
+    server = OutpostServer(
+        config, on_started=on_started, on_stopping=lambda: emit_event("stopping"), on_shutdown=on_shutdown
+    )
+    with sock:
+        asyncio.run(server.serve(sockets=[sock]))
+    if not server.started:
+        return 1
+    logger.info("stopped")
+    return 0
