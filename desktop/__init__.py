@@ -1,0 +1,1 @@
+"""The Outpost desktop console; it talks to the backend only over HTTP."""

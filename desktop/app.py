@@ -1,0 +1,68 @@
+"""The console's composition root: QApplication, ApiClient, BackendHost, pages, main window."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from desktop.api import ApiClient
+from desktop.backend_host import BackendHost
+from desktop.main_window import MainWindow
+from desktop.pages.dashboard import DashboardPage
+from desktop.resources import resource_path, stylesheet
+
+
+def resolve_data_dir(data_dir: str | None) -> Path:
+    """--data-dir, else OUTPOST_DATA_DIR, else the platform's user data dir (as the backend does)."""
+    chosen = data_dir or os.environ.get("OUTPOST_DATA_DIR") or platformdirs.user_data_dir("outpost", appauthor=False)
+    path = Path(chosen).expanduser().resolve()
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class Console:
+    """Everything the console is made of, wired together."""
+
+    api: ApiClient
+    host: BackendHost
+    dashboard: DashboardPage
+    window: MainWindow
+
+
+def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
+    """Create the console's parts (a QApplication must exist); nothing starts yet."""
+    api = ApiClient()
+    host = BackendHost(api, data_dir, command=command)
+    dashboard = DashboardPage(api)
+    host.connected.connect(lambda _url: dashboard.start())
+    window = MainWindow(host, [dashboard])
+    return Console(api, host, dashboard, window)
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication, styled; reused if one exists."""
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("Outpost")
+    app.setWindowIcon(QIcon(str(resource_path("icons", "outpost.svg"))))
+    app.setStyleSheet(stylesheet("light"))
+    return app  # type: ignore[return-value]
+
+
+def run_gui(data_dir: str | None = None) -> int:
+    """Open the console and run until its window closes."""
+    if os.environ.get("QT_QPA_PLATFORM", None) == "":
+        # An exported but empty QT_QPA_PLATFORM aborts Qt; treat it as unset.
+        del os.environ["QT_QPA_PLATFORM"]
+    app = application()
+    console = build_console(resolve_data_dir(data_dir))
+    console.window.show()
+    console.host.start()
+    app.aboutToQuit.connect(console.host.stop)
+    return app.exec()

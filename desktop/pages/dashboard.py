@@ -1,0 +1,194 @@
+"""Dashboard: what the backend runs, where its data is, how big, and whether each part is ready."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.api import ApiClient, ApiError
+from desktop.widgets.card import ValueCard
+
+REFRESH_MS = 5000
+
+
+def human_bytes(count: int) -> str:
+    """1536 -> '1.5 KiB'."""
+    size = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{count} bytes"
+
+
+def human_duration(seconds: float) -> str:
+    """3725 -> '1 h 2 min'."""
+    seconds = int(max(seconds, 0))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+class DashboardPage(QWidget):
+    """Live facts from /api/v1/system and /ready, refreshed every few seconds."""
+
+    title = "Dashboard"
+    refreshed = Signal()  # after both the system facts and the readiness have been shown
+
+    def __init__(self, api: ApiClient, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.api = api
+        self._pending = 0
+        self.system: dict[str, Any] = {}
+        self.readiness: dict[str, Any] = {}
+
+        heading = QLabel("Dashboard")
+        heading.setObjectName("pageTitle")
+        self.subtitle = QLabel("Waiting for the backend…")
+        self.subtitle.setObjectName("pageSubtitle")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        top = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.addWidget(heading)
+        titles.addWidget(self.subtitle)
+        top.addLayout(titles, 1)
+        top.addWidget(self.refresh_button)
+
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+
+        self.version_card = ValueCard("Version")
+        self.size_card = ValueCard("Database size")
+        self.revision_card = ValueCard("Schema revision")
+        self.uptime_card = ValueCard("Up for")
+        self.data_dir_card = ValueCard("Data directory", small=True)
+        self.process_card = ValueCard("Backend process", small=True)
+        cards = QGridLayout()
+        cards.setSpacing(12)
+        for index, card in enumerate((self.version_card, self.size_card, self.revision_card, self.uptime_card)):
+            cards.addWidget(card, 0, index)
+        cards.addWidget(self.data_dir_card, 1, 0, 1, 3)
+        cards.addWidget(self.process_card, 1, 3)
+
+        readiness_title = QLabel("Readiness")
+        readiness_title.setObjectName("sectionTitle")
+        self.readiness_grid = QGridLayout()
+        self.readiness_grid.setHorizontalSpacing(16)
+        self.readiness_grid.setVerticalSpacing(8)
+        readiness_box = QFrame()
+        readiness_box.setObjectName("card")
+        readiness_box.setLayout(self.readiness_grid)
+        self.readiness_rows: dict[str, tuple[QLabel, QLabel]] = {}
+
+        self.updated = QLabel("")
+        self.updated.setObjectName("pageSubtitle")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 24, 28, 20)
+        layout.setSpacing(14)
+        layout.addLayout(top)
+        layout.addWidget(self.banner)
+        layout.addLayout(cards)
+        layout.addWidget(readiness_title)
+        layout.addWidget(readiness_box)
+        layout.addStretch(1)
+        layout.addWidget(self.updated)
+
+        self._timer = QTimer(self, interval=REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+
+    def start(self) -> None:
+        """Refresh now and every few seconds."""
+        self.refresh()
+        self._timer.start()
+
+    def refresh(self) -> None:
+        """Ask the backend for its facts and readiness."""
+        if self._pending:
+            return  # the previous refresh is still under way
+        self._pending = 2
+        self.api.system(self._show_system, self._show_error)
+        self.api.ready(self._show_readiness, self._show_readiness_error)
+
+    def _done(self) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            self.updated.setText(f"Updated {datetime.now().strftime('%H:%M:%S')}")
+            self.refreshed.emit()
+
+    def _show_system(self, data: dict[str, Any]) -> None:
+        self.system = data
+        self.banner.hide()
+        self.subtitle.setText(f"Local backend at {self.api.base_url}")
+        self.version_card.set_value(f"Outpost {data['version']}")
+        self.size_card.set_value(human_bytes(int(data["database_bytes"])), data["database_path"])
+        self.revision_card.set_value(str(data["schema_revision"]))
+        started = datetime.fromisoformat(str(data["started_at"]).replace("Z", "+00:00"))
+        self.uptime_card.set_value(human_duration((datetime.now(UTC) - started).total_seconds()))
+        self.data_dir_card.set_value(str(data["data_dir"]))
+        self.process_card.set_value(f"pid {data['pid']} · {data['mode']}")
+        self._done()
+
+    def _show_error(self, error: ApiError) -> None:
+        self.banner.setText(f"Could not read the backend's facts: {error.detail}")
+        self.banner.show()
+        self._done()
+
+    def _show_readiness(self, data: dict[str, Any]) -> None:
+        self._render_checks(data.get("checks") or {})
+        self._done()
+
+    def _show_readiness_error(self, error: ApiError) -> None:
+        checks = error.problem.get("checks")
+        if isinstance(checks, dict):
+            self._render_checks(checks)
+        else:
+            self._render_checks({"backend": {"ok": False, "detail": error.detail}})
+        self._done()
+
+    def _render_checks(self, checks: dict[str, Any]) -> None:
+        self.readiness = checks
+        for name in list(self.readiness_rows):
+            if name not in checks:
+                for widget in self.readiness_rows.pop(name):
+                    widget.deleteLater()
+        for row, (name, check) in enumerate(sorted(checks.items())):
+            if name not in self.readiness_rows:
+                pill, detail = QLabel(), QLabel()
+                detail.setObjectName("cardValueSmall")
+                label = QLabel(name.capitalize())
+                label.setObjectName("cardValueSmall")
+                self.readiness_grid.addWidget(label, row, 0)
+                self.readiness_grid.addWidget(pill, row, 1)
+                self.readiness_grid.addWidget(detail, row, 2)
+                self.readiness_grid.setColumnStretch(2, 1)
+                self.readiness_rows[name] = (pill, detail)
+            pill, detail = self.readiness_rows[name]
+            ok = bool(check.get("ok"))
+            pill.setText("Ready" if ok else "Not ready")
+            pill.setObjectName("pillOk" if ok else "pillBad")
+            pill.style().unpolish(pill)
+            pill.style().polish(pill)
+            detail.setText(str(check.get("detail", "")))
