@@ -7,18 +7,19 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp
 
 from backend import __version__
+from backend.api_docs import api_docs_assets, api_docs_page
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
 from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
-from backend.api_docs import api_docs_assets, api_docs_page
 from backend.host_check import HostCheckMiddleware
 from backend.observability.health_routes import health, ready
 from backend.observability.readiness import ReadinessService
@@ -50,14 +51,18 @@ class OutpostApp(Litestar):
         return RequestContextMiddleware(handler)
 
 
-async def require_json_body(request: Request[Any, Any, Any]) -> None:
-    """415 for a body that is not JSON, before anything parses it."""
+async def before_handler(request: Request[Any, Any, Any]) -> Response[None] | None:
+    """Answer OPTIONS with every method of the path; refuse a non-JSON body with 415 before parsing."""
+    if request.method == "OPTIONS":
+        # Litestar's generated OPTIONS handler lists only the methods of the first handler
+        # registered on a path (its closure sees a stale route), so GET+PATCH paths said "GET".
+        allow = request.app.state.allow_by_path.get(request.scope.get("path_template", ""))
+        if allow:
+            return Response(None, status_code=204, headers={"Allow": allow})
     if request.method in BODY_METHODS:
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != "application/json" and not media_type.endswith("+json"):
-            raise UnsupportedMediaType(
-                f"Send the body as application/json (got {media_type or 'no Content-Type'})."
-            )
+            raise UnsupportedMediaType(f"Send the body as application/json (got {media_type or 'no Content-Type'}).")
 
 
 def _provide_readiness(state: State) -> ReadinessService:
@@ -96,7 +101,7 @@ def create_app(settings: Settings) -> Litestar:
             "info": Provide(_provide_info, sync_to_thread=False),
             "saved_settings": Provide(_provide_saved_settings, sync_to_thread=False),
         },
-        before_request=require_json_body,
+        before_request=before_handler,
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=settings.max_body_bytes,
@@ -110,4 +115,7 @@ def create_app(settings: Settings) -> Litestar:
         # Litestar would otherwise set up the root logger; observability.logging owns it.
         logging_config=None,
     )
+    app.state.allow_by_path = {
+        route.path: ", ".join(sorted(route.methods)) for route in app.routes if isinstance(route, HTTPRoute)
+    }
     return app

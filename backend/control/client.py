@@ -48,9 +48,7 @@ async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> A
     prepared = prepare_data_dir(settings)
     db = Database(prepared.settings.paths.database, synchronous=prepared.settings.sqlite_synchronous)
     try:
-        ctx = ControlContext(
-            prepared.settings, db, prepared.migration.to_revision, datetime.now(UTC), served_by="cli"
-        )
+        ctx = ControlContext(prepared.settings, db, prepared.migration.to_revision, datetime.now(UTC), served_by="cli")
         return await dispatch(ctx, command, args)
     finally:
         await db.close()

@@ -32,7 +32,7 @@ Command = Callable[[ControlContext, dict[str, Any]], Awaitable[Any]]
 async def status(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
     """Facts about the instance."""
     info = system_info(ctx.settings, ctx.db, ctx.schema_revision, ctx.started_at)
-    return {**dataclasses.asdict(info), "served_by": ctx.served_by}
+    return {**dataclasses.asdict(info), "started_at": info.started_at.isoformat(), "served_by": ctx.served_by}
 
 
 async def settings_list(ctx: ControlContext, args: dict[str, Any]) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 from msgspec import Struct
 
 from backend import __version__
@@ -44,7 +45,7 @@ async def health() -> Health:
     opt={"public": True},
     responses=problem_responses(503),
 )
-async def ready(readiness: ReadinessService) -> Response[Readiness]:
+async def ready(readiness: NamedDependency[ReadinessService]) -> Response[Readiness]:
     """200 when every part works; 503 problem+json naming the failing parts otherwise."""
     checks = await readiness.check()
     failing = sorted(name for name, part in checks.items() if not part.ok)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, get, patch
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from msgspec import UNSET, Meta, Struct, UnsetType
-from typing_extensions import Annotated
 
 from backend.errors import problem_responses
 from backend.system.info import SystemInfo
@@ -20,11 +21,11 @@ Origin = Annotated[str, Meta(pattern=r"^https?://", max_length=2048)]
 class SettingsChanges(Struct, forbid_unknown_fields=True):
     """Settings to save; null forgets the saved value. They apply on the next start."""
 
-    allowed_hosts: list[HostName] | None | UnsetType = UNSET
-    cors_origins: list[Origin] | None | UnsetType = UNSET
-    sqlite_synchronous: Literal["FULL", "NORMAL"] | None | UnsetType = UNSET
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None | UnsetType = UNSET
-    max_body_bytes: Annotated[int, Meta(ge=1024, le=1024**3)] | None | UnsetType = UNSET
+    allowed_hosts: list[HostName] | UnsetType | None = UNSET
+    cors_origins: list[Origin] | UnsetType | None = UNSET
+    sqlite_synchronous: Literal["FULL", "NORMAL"] | UnsetType | None = UNSET
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | UnsetType | None = UNSET
+    max_body_bytes: Annotated[int, Meta(ge=1024, le=1024**3)] | UnsetType | None = UNSET
 
 
 class SettingsList(Struct):
@@ -40,12 +41,12 @@ class SystemController(Controller):
     tags = ["system"]
 
     @get("/system", summary="Facts about the running backend")
-    async def system(self, info: SystemInfo) -> SystemInfo:
+    async def system(self, info: NamedDependency[SystemInfo]) -> SystemInfo:
         """Version, mode, data directory, database size and schema revision."""
         return info
 
     @get("/settings", summary="Every setting with its value, source and pending change")
-    async def list_settings(self, saved_settings: SavedSettingsService) -> SettingsList:
+    async def list_settings(self, saved_settings: NamedDependency[SavedSettingsService]) -> SettingsList:
         """Running values and where they come from; saved values apply on the next start."""
         return SettingsList(items=await saved_settings.view())
 
@@ -54,7 +55,9 @@ class SystemController(Controller):
         summary="Save settings for the next start",
         responses=problem_responses(400, 413, 415, 422),
     )
-    async def save_settings(self, data: SettingsChanges, saved_settings: SavedSettingsService) -> SettingsList:
+    async def save_settings(
+        self, data: JSONBody[SettingsChanges], saved_settings: NamedDependency[SavedSettingsService]
+    ) -> SettingsList:
         """Validate and save all the given settings, or none of them."""
         changes: dict[str, Any] = {
             name: value for name, value in msgspec.structs.asdict(data).items() if value is not UNSET

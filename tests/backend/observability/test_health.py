@@ -1,0 +1,43 @@
+"""/health says alive and which version; /ready checks the database and names what fails."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from backend import __version__
+from backend.settings import Settings
+
+
+def test_health(client: TestClient[Litestar]) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "version": __version__}
+
+
+def test_ready_when_database_is_at_head(client: TestClient[Litestar]) -> None:
+    response = client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"]["ok"] is True
+
+
+def test_not_ready_names_the_database_when_schema_is_wrong(client: TestClient[Litestar], settings: Settings) -> None:
+    with sqlite3.connect(settings.paths.database) as db:
+        db.execute("UPDATE alembic_version SET version_num = 'other'")
+    response = client.get("/ready")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert "database" in body["detail"]
+    assert body["checks"]["database"]["ok"] is False
+    assert "other" in body["checks"]["database"]["detail"]
+
+
+def test_not_ready_when_database_is_gone(client: TestClient[Litestar], settings: Settings) -> None:
+    with sqlite3.connect(settings.paths.database) as db:
+        db.execute("DROP TABLE alembic_version")
+    response = client.get("/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"]["ok"] is False

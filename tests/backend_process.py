@@ -1,0 +1,72 @@
+"""A real `outpost serve` process for end-to-end tests: started, its ready event read, stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+READY_TIMEOUT_S = 60
+
+
+class BackendProcess:
+    """`python -m backend serve --port 0` on a data dir, with its stdout events queued."""
+
+    def __init__(self, data_dir: Path, *extra_args: str) -> None:
+        self.data_dir = data_dir
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "backend", "serve", "--port", "0", "--data-dir", str(data_dir), *extra_args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.stderr_lines: list[str] = []
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self.url = ""
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.events.put(json.loads(line))  # stdout must carry only JSON events
+        self.events.put({"event": "eof"})
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr_lines.append(line.decode(errors="replace").rstrip())
+
+    def next_event(self, timeout: float = READY_TIMEOUT_S) -> dict[str, Any]:
+        """The next stdout event, waiting up to timeout seconds."""
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("no event from the backend; stderr:\n" + "\n".join(self.stderr_lines[-20:])) from None
+
+    def wait_ready(self) -> dict[str, Any]:
+        """Block until the ready event; its fields."""
+        event = self.next_event()
+        assert event["event"] == "ready", f"{event}; stderr:\n" + "\n".join(self.stderr_lines[-20:])
+        self.url = event["url"]
+        return event
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        """Send the signal and return the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """Kill it if it is still running."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)

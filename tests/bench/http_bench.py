@@ -1,0 +1,298 @@
+"""HTTP throughput with wrk: the bare Litestar ceiling against the full backend."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parents[2]
+THREADS = 2
+CONNECTIONS = 32
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+CEILING_APP = "tests.bench.ceiling_app:app"
+TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+WRK_HINT = "install wrk: apt-get install -y wrk"
+
+
+class BenchError(Exception):
+    """A row could not be measured cleanly."""
+
+
+@dataclass
+class WrkResult:
+    """The numbers one wrk run reported."""
+
+    requests_per_s: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+
+    name: str
+    url: str = ""
+    requests_per_s: float | None = None
+    p99_ms: float | None = None
+    requests: int | None = None
+    ratio: float | None = None
+    error: str | None = None
+
+
+def parse_wrk(text: str) -> WrkResult:
+    """Requests/sec, p99 latency (ms) and error counts from `wrk --latency` output."""
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.MULTILINE)
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.MULTILINE)
+    total = re.search(r"^\s*(\d+) requests in", text, re.MULTILINE)
+    if not (rps and p99 and total):
+        raise BenchError(f"cannot parse wrk output:\n{text}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    sock = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    return WrkResult(
+        requests_per_s=float(rps[1]),
+        p99_ms=float(p99[1]) * TO_MS[p99[2]],
+        requests=int(total[1]),
+        non_2xx=int(non_2xx[1]) if non_2xx else 0,
+        socket_errors=sum(int(n) for n in sock.groups()) if sock else 0,
+    )
+
+
+def run_wrk(url: str, seconds: int) -> WrkResult:
+    """One wrk run; raises if wrk saw any error or non-2xx answer."""
+    cmd = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url]
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=seconds + 30)
+    if done.returncode != 0:
+        raise BenchError(f"wrk exited {done.returncode}: {done.stderr.strip()}")
+    result = parse_wrk(done.stdout)
+    if result.non_2xx or result.socket_errors:
+        # Errors are often cheaper to serve than answers, so such a rate would flatter.
+        raise BenchError(
+            f"wrk saw {result.non_2xx} non-2xx/3xx responses and {result.socket_errors} socket errors:\n{done.stdout}"
+        )
+    return result
+
+
+def free_port() -> int:
+    """A port free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_answering(url: str, proc: subprocess.Popen[str]) -> None:
+    """Poll url until it answers 2xx; raise if the server dies or takes too long."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"server exited {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError as exc:
+            raise BenchError(f"{url} answered {exc.code}") from exc
+        except OSError:
+            time.sleep(0.05)  # not listening yet: poll again shortly
+    raise BenchError(f"{url} did not answer within {START_TIMEOUT_S:g} s")
+
+
+def stop(proc: subprocess.Popen[str]) -> int:
+    """SIGTERM the server and wait for it; its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise BenchError(f"pid {proc.pid} ignored SIGTERM for {STOP_TIMEOUT_S:g} s") from None
+
+
+@contextmanager
+def spawn(cmd: list[str], log: IO[str], *, pipe_stdout: bool = False) -> Iterator[subprocess.Popen[str]]:
+    """Run a server, its stderr to log; stop it however the block ends."""
+    out = subprocess.PIPE if pipe_stdout else log
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=log, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            stop(proc)
+
+
+def ready_url(proc: subprocess.Popen[str]) -> str:
+    """The URL from the backend's `ready` event line on stdout."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        # A thread, so the wait can time out and stdout keeps draining afterwards.
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            raise BenchError(f"backend exited {proc.wait()} before it was ready")
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # only event lines matter; anything else on stdout is noise
+        if event.get("event") == "error":
+            raise BenchError(f"backend failed to start: {event.get('message')}")
+        if event.get("event") == "ready":
+            return str(event["url"])
+    raise BenchError(f"backend not ready within {START_TIMEOUT_S:g} s")
+
+
+def measure(row: Row, seconds: int, warmup: int) -> None:
+    """Warm up (discarded), then the measured run, into row."""
+    if warmup > 0:
+        run_wrk(row.url, warmup)
+    result = run_wrk(row.url, seconds)
+    row.requests_per_s = result.requests_per_s
+    row.p99_ms = result.p99_ms
+    row.requests = result.requests
+
+
+def ceiling(name: str, server: str, seconds: int, warmup: int, log: IO[str]) -> Row:
+    """Measure the bare app under uvicorn or granian."""
+    port = free_port()
+    py = sys.executable
+    commands = {
+        "uvicorn": [py, "-m", "uvicorn", CEILING_APP, "--host", "127.0.0.1", "--port", str(port),
+                    "--no-access-log", "--no-server-header", "--ws", "none", "--log-level", "warning"],
+        "granian": [py, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+                    "--workers", "1", "--no-ws", "--log-level", "warning", CEILING_APP],
+    }  # fmt: skip
+    row = Row(name, f"http://127.0.0.1:{port}/")
+    try:
+        with spawn(commands[server], log) as proc:
+            wait_answering(row.url, proc)
+            measure(row, seconds, warmup)
+    except BenchError as exc:
+        row.error = str(exc)
+    return row
+
+
+def full_stack(seconds: int, warmup: int, log: IO[str], data_dir: str) -> list[Row]:
+    """Measure /health and /ready on one real backend, then check it stops with 0."""
+    rows = [Row("full stack GET /health"), Row("full stack GET /ready")]
+    cmd = [sys.executable, "-m", "backend", "serve", "--port", "0", "--data-dir", data_dir]  # fmt: skip
+    try:
+        with spawn(cmd, log, pipe_stdout=True) as proc:
+            base = ready_url(proc)
+            for row, path in zip(rows, ("/health", "/ready"), strict=True):
+                row.url = base + path
+                try:
+                    wait_answering(row.url, proc)
+                    measure(row, seconds, warmup)
+                except BenchError as exc:
+                    row.error = str(exc)
+            code = stop(proc)
+        if code != 0:
+            raise BenchError(f"backend exited {code} on SIGTERM, expected 0")
+    except BenchError as exc:
+        for row in rows:
+            row.error = row.error or str(exc)
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    """Aligned plain-text table; failed rows say why at the end of the line."""
+    print(f"{'row':<24} {'req/s':>10} {'p99 ms':>8} {'vs uvicorn':>10}")
+    for row in rows:
+        rps = f"{row.requests_per_s:.0f}" if row.requests_per_s is not None else "-"
+        p99 = f"{row.p99_ms:.2f}" if row.p99_ms is not None else "-"
+        ratio = f"{row.ratio:.2f}" if row.ratio is not None else "-"
+        note = f"  FAILED: {row.error.splitlines()[0]}" if row.error else ""
+        print(f"{row.name:<24} {rps:>10} {p99:>8} {ratio:>10}{note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every row; 0 if all measured cleanly, 1 if any failed, 2 without wrk."""
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument("--seconds", type=int, default=8, help="measured wrk run per row (default 8)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        help="discarded wrk run first (default 2, 0 skips)",
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print(WRK_HINT, file=sys.stderr)
+        return 2
+
+    cores, usable = os.cpu_count(), len(os.sched_getaffinity(0))
+    versions = {name: version(name) for name in ("litestar", "uvicorn", "granian")}
+    print(f"cores: {cores} (usable: {usable}); wrk and the server share them")
+    print(f"wrk -t{THREADS} -c{CONNECTIONS} -d{args.seconds}s --latency (after a {args.warmup}s discarded warm-up)")
+    print(", ".join(f"{name} {v}" for name, v in versions.items()), end="\n\n", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="outpost-bench-") as tmp:
+        log_path = Path(tmp, "servers.log")
+        with log_path.open("w") as log:
+            rows = [
+                ceiling("ceiling, uvicorn", "uvicorn", args.seconds, args.warmup, log),
+                ceiling("ceiling, granian", "granian", args.seconds, args.warmup, log),
+                *full_stack(args.seconds, args.warmup, log, str(Path(tmp, "data"))),
+            ]
+        failed = [row for row in rows if row.error]
+        # The servers' own stderr usually says why a row failed.
+        log_tail = log_path.read_text().splitlines()[-20:] if failed else []
+
+    base = rows[0].requests_per_s
+    for row in rows:
+        if base and row.requests_per_s is not None:
+            row.ratio = row.requests_per_s / base
+    print_table(rows)
+    for row in failed:
+        print(f"\n{row.name} FAILED:\n{row.error}", file=sys.stderr)
+    if log_tail:
+        print("\nserver stderr, last lines:", *log_tail, sep="\n", file=sys.stderr)
+
+    if args.json:
+        report = {
+            "cores": cores,
+            "usable_cores": usable,
+            "wrk": {
+                "threads": THREADS,
+                "connections": CONNECTIONS,
+                "seconds": args.seconds,
+                "warmup": args.warmup,
+            },
+            "versions": versions,
+            "rows": [asdict(row) for row in rows],
+        }
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 1 if failed else 0
