@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QObject, QUrl
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
@@ -54,13 +55,29 @@ def _error_from_reply(status: int, body: bytes, network_error: str) -> ApiError:
     )
 
 
+def _receiver_alive(callback: Callable[..., object]) -> bool:
+    receiver = getattr(callback, "__self__", None)
+    return not isinstance(receiver, QObject) or shiboken6.isValid(receiver)
+
+
 class ApiClient(QObject):
     """Typed, non-blocking calls to the Outpost API; results arrive through callbacks."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._manager = QNetworkAccessManager(self)
+        self._in_flight: set[QNetworkReply] = set()
+        self._closed = False
         self.base_url = ""
+
+    def close(self) -> None:
+        """Abandon every request in flight (their callbacks never run) and refuse new ones."""
+        self._closed = True
+        for reply in list(self._in_flight):
+            reply.finished.disconnect()
+            reply.abort()
+            reply.deleteLater()
+        self._in_flight.clear()
 
     def set_base_url(self, url: str) -> None:
         """Point the client at a backend, e.g. http://127.0.0.1:8765."""
@@ -75,6 +92,8 @@ class ApiClient(QObject):
         body: Any = None,
     ) -> QNetworkReply | None:
         """Send one request; exactly one of the callbacks runs later on the GUI thread."""
+        if self._closed:
+            return None
         if not self.base_url:
             if on_error:
                 on_error(ApiError(0, "No backend is connected yet.", type="network"))
@@ -87,6 +106,7 @@ class ApiClient(QObject):
             request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, "application/json")
             payload = QByteArray(json.dumps(body).encode())
         reply = self._manager.sendCustomRequest(request, method.encode(), payload)
+        self._in_flight.add(reply)
         reply.finished.connect(lambda: self._finish(reply, on_success, on_error))
         return reply
 
@@ -95,6 +115,9 @@ class ApiClient(QObject):
         body = bytes(reply.readAll().data())
         network_error = reply.errorString()
         reply.deleteLater()
+        self._in_flight.discard(reply)
+        if not _receiver_alive(on_success):
+            return  # the page that asked was closed while the request was in flight
         if 200 <= status < 300:
             try:
                 data = json.loads(body) if body else None

@@ -42,7 +42,7 @@ def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
     host = BackendHost(api, data_dir, command=command)
     dashboard = DashboardPage(api)
     host.connected.connect(lambda _url: dashboard.start())
-    window = MainWindow(host, [dashboard])
+    window = MainWindow(api, host, [dashboard])
     return Console(api, host, dashboard, window)
 
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.api import ApiClient
 from desktop.backend_host import BackendHost, HostState
 from desktop.resources import resource_path
 
@@ -27,8 +28,9 @@ STATE_LOOK = {
 class MainWindow(QMainWindow):
     """The console's one window."""
 
-    def __init__(self, host: BackendHost, pages: list[QWidget]) -> None:
+    def __init__(self, api: ApiClient, host: BackendHost, pages: list[QWidget]) -> None:
         super().__init__()
+        self.api = api
         self.host = host
         self.setWindowTitle(f"Outpost — {host.data_dir}")
         self.setWindowIcon(QIcon(str(resource_path("icons", "outpost.svg"))))
@@ -93,4 +95,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         """Stop the child backend with the window; an attached one keeps running."""
         self.host.stop()
+        self.api.close()
         super().closeEvent(event)

@@ -170,25 +170,23 @@ class DashboardPage(QWidget):
 
     def _render_checks(self, checks: dict[str, Any]) -> None:
         self.readiness = checks
-        for name in list(self.readiness_rows):
-            if name not in checks:
-                for widget in self.readiness_rows.pop(name):
-                    widget.deleteLater()
+        # A handful of rows: rebuilt whole, so parts that appear or vanish leave nothing behind.
+        while self.readiness_grid.count():
+            item = self.readiness_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.readiness_rows = {}
         for row, (name, check) in enumerate(sorted(checks.items())):
-            if name not in self.readiness_rows:
-                pill, detail = QLabel(), QLabel()
-                detail.setObjectName("cardValueSmall")
-                label = QLabel(name.capitalize())
-                label.setObjectName("cardValueSmall")
-                self.readiness_grid.addWidget(label, row, 0)
-                self.readiness_grid.addWidget(pill, row, 1)
-                self.readiness_grid.addWidget(detail, row, 2)
-                self.readiness_grid.setColumnStretch(2, 1)
-                self.readiness_rows[name] = (pill, detail)
-            pill, detail = self.readiness_rows[name]
             ok = bool(check.get("ok"))
-            pill.setText("Ready" if ok else "Not ready")
+            label = QLabel(name.capitalize())
+            label.setObjectName("cardValueSmall")
+            pill = QLabel("Ready" if ok else "Not ready")
             pill.setObjectName("pillOk" if ok else "pillBad")
-            pill.style().unpolish(pill)
-            pill.style().polish(pill)
-            detail.setText(str(check.get("detail", "")))
+            detail = QLabel(str(check.get("detail", "")))
+            detail.setObjectName("cardValueSmall")
+            detail.setWordWrap(True)
+            self.readiness_grid.addWidget(label, row, 0)
+            self.readiness_grid.addWidget(pill, row, 1)
+            self.readiness_grid.addWidget(detail, row, 2)
+            self.readiness_rows[name] = (pill, detail)
+        self.readiness_grid.setColumnStretch(2, 1)
