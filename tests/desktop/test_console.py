@@ -31,6 +31,7 @@ def test_dashboard_shows_the_backends_facts(qtbot: QtBot, console: Console) -> N
     assert console.dashboard.size_card.value.text().endswith("KiB")
     pill, detail = console.dashboard.readiness_rows["database"]
     assert pill.text() == "Ready"
+    assert detail.text() == "schema revision 0001"
     assert console.window.status_text.text() == "Connected"
     assert console.window.status_url.text() == console.host.url
     assert not console.host.attached
