@@ -119,6 +119,8 @@ def _serve_locked(settings: Settings) -> int:
         logger.error("cannot open the database", detail=str(exc))
         emit_event("error", message=str(exc))
         return 1
+    if prepared.settings.log_level != settings.log_level:
+        configure_logging(prepared.settings.log_level, settings.paths.logs)  # a saved log level
     settings = prepared.settings
     if prepared.migration.changed:
         logger.info(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -64,5 +66,11 @@ def run_gui(data_dir: str | None = None) -> int:
     console = build_console(resolve_data_dir(data_dir))
     console.window.show()
     console.host.start()
-    app.aboutToQuit.connect(console.host.stop)
+    app.aboutToQuit.connect(console.window.close)
+    # Ctrl-C or SIGTERM close the console like its window does, stopping the child backend.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.quit())
+    ticker = QTimer(interval=250)  # lets Python run its signal handlers while Qt's loop waits
+    ticker.timeout.connect(lambda: None)
+    ticker.start()
     return app.exec()
