@@ -95,6 +95,7 @@ class DashboardPage(QWidget):
         readiness_title = QLabel("Readiness")
         readiness_title.setObjectName("sectionTitle")
         self.readiness_grid = QGridLayout()
+        self.readiness_grid.setContentsMargins(16, 12, 16, 12)
         self.readiness_grid.setHorizontalSpacing(16)
         self.readiness_grid.setVerticalSpacing(8)
         readiness_box = QFrame()
