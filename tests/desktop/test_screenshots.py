@@ -22,7 +22,8 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     image = QImage(str(out / "dashboard.png"))
     assert not image.isNull()
-    assert image.width() >= 1000 and image.height() >= 700
+    assert image.width() >= 1000
+    assert image.height() >= 700
     # A rendered page has many colours (text, cards, sidebar), not a blank fill.
     colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
     assert len(colours) > 20
