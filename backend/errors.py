@@ -66,6 +66,8 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             data_container=Problem,
             description=_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
             media_type=PROBLEM_JSON,
+            # Examples would be random fakes (polyfactory + faker, 3 MB in the executable), not real problems.
+            generate_examples=False,
         )
         for status in statuses
     }
