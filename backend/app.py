@@ -17,10 +17,12 @@ from litestar.types import ASGIApp
 
 from backend import __version__
 from backend.api_docs import api_docs_assets, api_docs_page
+from backend.cache import Cache
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
 from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
 from backend.host_check import HostCheckMiddleware
+from backend.jobs.queue import JobQueue
 from backend.observability.health_routes import health, ready
 from backend.observability.readiness import ReadinessService
 from backend.observability.request_id import RequestContextMiddleware
@@ -66,7 +68,7 @@ async def before_handler(request: Request[Any, Any, Any]) -> Response[None] | No
 
 
 def _provide_readiness(state: State) -> ReadinessService:
-    return ReadinessService(state.db, state.schema_head)
+    return ReadinessService(state.db, state.schema_head, state.queue, state.cache)
 
 
 def _provide_info(state: State) -> SystemInfo:
@@ -81,20 +83,24 @@ def create_app(settings: Settings) -> Litestar:
     """The HTTP application for these settings; the database must already be migrated."""
 
     @asynccontextmanager
-    async def open_database(app: Litestar) -> AsyncIterator[None]:
+    async def open_stores(app: Litestar) -> AsyncIterator[None]:
         db = Database(settings.paths.database, synchronous=settings.sqlite_synchronous)
         app.state.db = db
+        app.state.queue = JobQueue(settings.paths.queue)
+        app.state.cache = Cache(settings.paths.cache)
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
         try:
             yield
         finally:
+            app.state.cache.close()
+            app.state.queue.close()
             await db.close()
 
     app = OutpostApp(
         edge_settings=settings,
         route_handlers=[health, ready, SystemController, api_docs_assets()],
-        lifespan=[open_database],
+        lifespan=[open_stores],
         state=State({"settings": settings}),
         dependencies={
             "readiness": Provide(_provide_readiness, sync_to_thread=False),

@@ -25,6 +25,14 @@ class DataDir:
         return self.root / "outpost.db"
 
     @property
+    def queue(self) -> Path:
+        return self.root / "queue.db"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
@@ -50,7 +58,7 @@ class DataDir:
 
     def ensure(self) -> DataDir:
         """Create the directory tree, owner-only."""
-        for path in (self.root, self.logs, self.backups):
+        for path in (self.root, self.logs, self.backups, self.cache):
             path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
             os.chmod(path, DIR_MODE)
         return self

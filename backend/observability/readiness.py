@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio.to_thread
 from sqlalchemy import text
 
+from backend.cache import Cache
 from backend.db.engine import Database
+from backend.jobs.queue import JobQueue
 
 PROBE_TIMEOUT_S = 2.0
 
@@ -21,11 +25,13 @@ class PartStatus:
 
 
 class ReadinessService:
-    """Checks the database (and, as they arrive, the queue and cache)."""
+    """Checks the database, the job queue and the cache."""
 
-    def __init__(self, db: Database, expected_revision: str) -> None:
+    def __init__(self, db: Database, expected_revision: str, queue: JobQueue, cache: Cache) -> None:
         self.db = db
         self.expected_revision = expected_revision
+        self.queue = queue
+        self.cache = cache
 
     async def database(self) -> PartStatus:
         """The database answers and its schema is the one this program expects."""
@@ -40,6 +46,32 @@ class ReadinessService:
             return PartStatus(False, f"schema at revision {revision}, expected {self.expected_revision}")
         return PartStatus(True, f"schema revision {revision}")
 
+    async def job_queue(self) -> PartStatus:
+        """The queue's store answers; says how many tasks wait."""
+        return await _off_loop(lambda: f"{self.queue.pending()} pending")
+
+    async def cache_store(self) -> PartStatus:
+        """A value written to the cache reads back."""
+
+        def probe() -> str:
+            self.cache.round_trip()
+            return "read back what it wrote"
+
+        return await _off_loop(probe)
+
     async def check(self) -> dict[str, PartStatus]:
         """Every part's status by name."""
-        return {"database": await self.database()}
+        database, queue, cache = await asyncio.gather(self.database(), self.job_queue(), self.cache_store())
+        return {"database": database, "queue": queue, "cache": cache}
+
+
+async def _off_loop(probe: Callable[[], str]) -> PartStatus:
+    """Run a blocking probe on a worker thread, within the probe timeout; its detail or its failure."""
+    try:
+        with anyio.fail_after(PROBE_TIMEOUT_S):
+            detail = await anyio.to_thread.run_sync(probe, abandon_on_cancel=True)
+    except TimeoutError:
+        return PartStatus(False, f"no answer within {PROBE_TIMEOUT_S:g} s")
+    except Exception as exc:  # any failure means "not ready", never a 500
+        return PartStatus(False, f"{type(exc).__name__}: {exc}")
+    return PartStatus(True, detail)

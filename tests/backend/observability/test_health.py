@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -17,10 +19,34 @@ def test_health(client: TestClient[Litestar]) -> None:
     assert response.json() == {"status": "ok", "version": __version__}
 
 
-def test_ready_when_database_is_at_head(client: TestClient[Litestar]) -> None:
+def test_ready_checks_database_queue_and_cache(client: TestClient[Litestar]) -> None:
     response = client.get("/ready")
     assert response.status_code == 200
-    assert response.json()["checks"]["database"]["ok"] is True
+    checks = response.json()["checks"]
+    assert set(checks) == {"database", "queue", "cache"}
+    assert all(part["ok"] for part in checks.values())
+    assert checks["queue"]["detail"] == "0 pending"
+
+
+def test_ready_counts_the_tasks_waiting(client: TestClient[Litestar]) -> None:
+    queue = client.app.state.queue
+    queue.enqueue("echo", "a")
+    queue.enqueue("echo", "b")
+    assert client.get("/ready").json()["checks"]["queue"]["detail"] == "2 pending"
+
+
+def test_not_ready_names_the_cache_when_it_fails(client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(client.app.state.cache, "round_trip", broken)
+    response = client.get("/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["detail"] == "not ready: cache"
+    assert body["checks"]["cache"]["ok"] is False
+    assert body["checks"]["cache"]["detail"] == "OSError: disk I/O error"
+    assert body["checks"]["database"]["ok"] is True
 
 
 def test_not_ready_names_the_database_when_schema_is_wrong(client: TestClient[Litestar], settings: Settings) -> None:

@@ -1,0 +1,1 @@
+"""Background jobs: the one Huey instance, its tasks and the in-process consumer."""

@@ -1,0 +1,86 @@
+"""The one Huey instance (SqliteHuey on queue.db; RedisHuey in server mode, later) and its consumer."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from huey import SqliteHuey
+from huey.api import Result, TaskWrapper
+from huey.consumer import Consumer
+from huey.exceptions import HueyException
+
+from backend.datadir import FILE_MODE
+from backend.jobs.tasks import TASKS
+
+ROUND_TRIP_TIMEOUT_S = 10.0
+
+
+class InProcessConsumer(Consumer):
+    """Huey's consumer run inside another program: workers and scheduler, no signal handlers.
+
+    Consumer.start() installs signal handlers, which only the main thread may do and which
+    would take SIGTERM away from the host process.
+    """
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+class JobQueue:
+    """Tasks enqueued by name into queue.db; a consumer runs them when started."""
+
+    def __init__(self, path: Path, *, workers: int = 2) -> None:
+        self.path = path
+        self.workers = workers
+        # SQLite would create the file with the umask's mode; the queue holds task arguments, so owner-only.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+        # Tasks are registered here rather than with decorators at import time: the instance needs
+        # the data dir, which is known only once settings are.
+        self.huey = SqliteHuey("outpost", filename=str(path), results=True, utc=True)
+        self.tasks: dict[str, TaskWrapper] = {name: self.huey.task(name=name)(fn) for name, fn in TASKS.items()}
+        self._consumer: InProcessConsumer | None = None
+
+    def enqueue(self, name: str, *args: Any) -> Result:
+        """Put one task on the queue; its result handle."""
+        return self.tasks[name](*args)
+
+    def pending(self) -> int:
+        """How many tasks wait for a worker."""
+        return int(self.huey.pending_count())
+
+    def start_consumer(self) -> None:
+        """Run the workers and scheduler on threads of this process."""
+        if self._consumer is None:
+            # Huey logs every task at INFO under "huey"; our logging decides what is shown.
+            logging.getLogger("huey").setLevel(logging.WARNING)
+            self._consumer = InProcessConsumer(self.huey, workers=self.workers, worker_type="thread", periodic=False)
+            self._consumer.start()
+
+    def stop_consumer(self) -> None:
+        """Let running tasks finish, then stop the workers."""
+        if self._consumer is not None:
+            self._consumer.stop(graceful=True)
+            self._consumer = None
+
+    def round_trip(self, timeout_s: float = ROUND_TRIP_TIMEOUT_S) -> None:
+        """Enqueue an echo task and wait for a worker's answer; raises if none comes back."""
+        token = secrets.token_hex(8)
+        try:
+            got = self.enqueue("echo", token).get(blocking=True, timeout=timeout_s)
+        except HueyException:
+            raise QueueError(f"no result within {timeout_s:g} s (is a consumer running?)") from None
+        if got != token:
+            raise QueueError(f"sent {token!r}, the worker answered {got!r}")
+
+    def close(self) -> None:
+        """Stop the consumer and release queue.db."""
+        self.stop_consumer()
+        self.huey.storage.close()
+
+
+class QueueError(RuntimeError):
+    """The job queue does not carry tasks through."""
