@@ -1,4 +1,4 @@
-"""`outpost`: the console (default), serve, migrate, status and settings."""
+"""`outpost`: the console (default), serve, migrate, status, settings and selftest."""
 
 from __future__ import annotations
 
@@ -161,6 +161,22 @@ def settings_set(data_dir: str | None, name: str, value: str) -> None:
 def settings_unset(data_dir: str | None, name: str) -> None:
     """Forget the saved value of NAME."""
     _print_settings(_run(_settings(data_dir=data_dir), "settings.save", {"changes": {name: None}}))
+
+
+@cli.command()
+@click.option("--headless", is_flag=True, help="Skip the window check (servers without GL libraries).")
+def selftest(headless: bool) -> None:
+    """Check every part on a temporary data dir: migrations, database, Argon2id, cache, queue, window."""
+    from backend.selftest import run_selftest, summary_line
+
+    extra = []
+    if not headless:
+        from desktop.app import selftest_window  # the window check needs Qt; --headless never loads it
+
+        extra.append(("window", lambda settings: selftest_window(settings.paths.root)))
+    outcomes = run_selftest(extra)
+    click.echo(summary_line(outcomes))
+    sys.exit(0 if all(outcome.ok for outcome in outcomes) else 1)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -18,6 +19,8 @@ from desktop.backend_host import BackendHost
 from desktop.main_window import MainWindow
 from desktop.pages.dashboard import DashboardPage
 from desktop.resources import resource_path, stylesheet
+
+logger = logging.getLogger("outpost.console")
 
 
 def resolve_data_dir(data_dir: str | None) -> Path:
@@ -48,8 +51,15 @@ def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
     return Console(api, host, dashboard, window)
 
 
+def quiet_offscreen_warnings(_kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    """Qt's messages to stderr, minus the offscreen platform's note, on every resize, that it cannot size windows."""
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
+
+
 def application(argv: list[str] | None = None) -> QApplication:
     """The QApplication, styled; reused if one exists."""
+    qInstallMessageHandler(quiet_offscreen_warnings)
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Outpost")
     app.setWindowIcon(QIcon(str(resource_path("icons", "outpost.svg"))))
@@ -57,13 +67,37 @@ def application(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def no_display() -> bool:
+    """On Linux, whether Qt has no screen to open the window on."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def log_state(state: str, detail: str) -> None:
+    """Log the backend's connection state."""
+    logger.info("backend %s%s", state, f": {detail}" if detail else "")
+
+
 def run_gui(data_dir: str | None = None) -> int:
     """Open the console and run until its window closes."""
     if os.environ.get("QT_QPA_PLATFORM", None) == "":
         # An exported but empty QT_QPA_PLATFORM aborts Qt; treat it as unset.
         del os.environ["QT_QPA_PLATFORM"]
+    if no_display():
+        # Qt would abort with a long note about xcb plugins; say what is wrong and what to do instead.
+        print(
+            "error: no display for the console (DISPLAY and WAYLAND_DISPLAY are unset).\n"
+            "  On a headless machine run the backend alone: outpost serve\n"
+            "  To render without a screen: QT_QPA_PLATFORM=offscreen outpost",
+            file=sys.stderr,
+        )
+        return 2
+    # One stderr line per connection change, for whoever runs the console from a terminal or a script.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     app = application()
     console = build_console(resolve_data_dir(data_dir))
+    console.host.state_changed.connect(log_state)
     console.window.show()
     console.host.start()
     app.aboutToQuit.connect(console.window.close)
@@ -74,3 +108,11 @@ def run_gui(data_dir: str | None = None) -> int:
     ticker.timeout.connect(lambda: None)
     ticker.start()
     return app.exec()
+
+
+def selftest_window(data_dir: Path) -> str:
+    """selftest's window check: render the main window offscreen; a short detail, or raises."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the check must run on a machine with no display too
+    from desktop.selftest import render_main_window
+
+    return render_main_window(data_dir)

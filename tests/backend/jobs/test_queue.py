@@ -25,7 +25,7 @@ def test_without_a_consumer_tasks_wait_and_the_round_trip_fails(tmp_path: Path) 
     queue = JobQueue(tmp_path / "queue.db")
     queue.enqueue("echo", "a")
     assert queue.pending() == 1
-    with pytest.raises(QueueError, match="no result within 0.2 s"):
+    with pytest.raises(QueueError, match=r"no result within 0\.2 s"):
         queue.round_trip(timeout_s=0.2)
     queue.close()
 

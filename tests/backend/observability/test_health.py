@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
 from litestar import Litestar
 from litestar.testing import TestClient
 
