@@ -15,14 +15,17 @@ from typing import Any
 READY_TIMEOUT_S = 60
 
 
-class BackendProcess:
-    """`python -m backend serve --port 0` on a data dir, with its stdout events queued."""
+SOURCE_PROGRAM = (sys.executable, "-m", "backend")
 
-    def __init__(self, data_dir: Path, *extra_args: str) -> None:
+
+class BackendProcess:
+    """`outpost serve --port 0` on a data dir (from source unless program says), its stdout events queued."""
+
+    def __init__(self, data_dir: Path, *extra_args: str, program: tuple[str, ...] = SOURCE_PROGRAM) -> None:
         self.data_dir = data_dir
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "backend", "serve", "--port", "0", "--data-dir", str(data_dir), *extra_args],
+            [*program, "serve", "--port", "0", "--data-dir", str(data_dir), *extra_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
