@@ -56,8 +56,14 @@ def cli(ctx: click.Context) -> None:
 @data_dir_option
 def gui(data_dir: str | None) -> None:
     """Open the desktop console (starts or attaches to the local backend)."""
-    from desktop.app import run_gui  # the one import of desktop: Qt loads only for the console
-
+    try:
+        from desktop.app import run_gui  # the one import of desktop: Qt loads only for the console
+    except ImportError as exc:
+        _fail(
+            f"the console cannot load Qt ({exc}).\n"
+            "  It needs the desktop libraries (libGL, libEGL, libxkbcommon, fontconfig); on a headless\n"
+            "  machine run the backend alone: outpost serve"
+        )
     sys.exit(run_gui(data_dir=data_dir))
 
 
@@ -163,17 +169,20 @@ def settings_unset(data_dir: str | None, name: str) -> None:
     _print_settings(_run(_settings(data_dir=data_dir), "settings.save", {"changes": {name: None}}))
 
 
+def _selftest_window(settings: Settings) -> str:
+    # Imported inside the check, so a machine without Qt's libraries fails this check by name.
+    from desktop.app import selftest_window
+
+    return selftest_window(settings.paths.root)
+
+
 @cli.command()
 @click.option("--headless", is_flag=True, help="Skip the window check (servers without GL libraries).")
 def selftest(headless: bool) -> None:
     """Check every part on a temporary data dir: migrations, database, Argon2id, cache, queue, window."""
     from backend.selftest import run_selftest, summary_line
 
-    extra = []
-    if not headless:
-        from desktop.app import selftest_window  # the window check needs Qt; --headless never loads it
-
-        extra.append(("window", lambda settings: selftest_window(settings.paths.root)))
+    extra = [] if headless else [("window", _selftest_window)]
     outcomes = run_selftest(extra)
     click.echo(summary_line(outcomes))
     sys.exit(0 if all(outcome.ok for outcome in outcomes) else 1)

@@ -114,3 +114,38 @@ def test_console_spawns_the_executable_as_its_backend(exe: Path, tmp_path: Path,
             if console.poll() is None:
                 console.kill()
                 console.wait(timeout=10)
+
+
+GL_LIBRARIES = ("libGL.so", "libEGL.so", "libGLX.so", "libOpenGL.so", "libGLdispatch.so")
+
+
+def without_gl(exe: Path) -> tuple[str, ...]:
+    """A command prefix running exe in a mount namespace where the GL libraries are empty files."""
+    libraries = sorted(
+        {str(path.resolve()) for pattern in GL_LIBRARIES for path in Path("/usr/lib").glob(f"*/{pattern}*")}
+    )
+    if not libraries:
+        pytest.skip("this machine has no GL libraries to hide")
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot make a mount namespace here (unshare -m needs CAP_SYS_ADMIN)")
+    hide = " && ".join(f"mount --bind /dev/null {library}" for library in libraries)
+    return ("unshare", "-m", "sh", "-c", f'{hide} && exec "$@"', "sh", str(exe))
+
+
+def test_serve_runs_on_a_machine_without_gl(exe: Path, tmp_path: Path) -> None:
+    program = without_gl(exe)
+    # The control: in this namespace the console's part really cannot load.
+    windowed = subprocess.run([*program, "selftest"], capture_output=True, text=True, timeout=180)
+    assert windowed.returncode == 1
+    assert windowed.stdout.startswith("selftest FAILED window"), windowed.stdout + windowed.stderr
+
+    headless = subprocess.run([*program, "selftest", "--headless"], capture_output=True, text=True, timeout=180)
+    assert headless.returncode == 0, headless.stdout + headless.stderr
+
+    backend = BackendProcess(tmp_path / "data", program=program)
+    try:
+        backend.wait_ready()
+        assert httpx.get(f"{backend.url}/ready", timeout=10).status_code == 200
+        assert backend.stop(signal.SIGTERM) == 0
+    finally:
+        backend.kill()
