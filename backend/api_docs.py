@@ -18,7 +18,7 @@ def api_docs_assets() -> Router:
         path=ASSETS_PATH,
         directories=[Path(swagger_ui_bundle.swagger_ui_path)],
         include_in_schema=False,
-        opt={"public": True},
+        opt={"public": "the docs page's scripts and styles", "exclude_from_auth": True},
         name="api-docs-assets",
     )
 

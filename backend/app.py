@@ -11,13 +11,26 @@ from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute
+from litestar.stores.memory import MemoryStore
 from litestar.types import ASGIApp
 
 from backend import __version__
 from backend.api_docs import api_docs_assets, api_docs_page
+from backend.auth.access import authorize
+from backend.auth.identity import Identity
+from backend.auth.middleware import jwt_auth, security_components
+from backend.auth.permissions import Principal
+from backend.auth.routes.api_key_routes import ApiKeyController
+from backend.auth.routes.audit_routes import AuditController
+from backend.auth.routes.role_routes import RoleController
+from backend.auth.routes.session_routes import SessionController, SetupController
+from backend.auth.routes.user_routes import UserController
+from backend.auth.tokens import derive_key
 from backend.cache import Cache
+from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
 from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
@@ -26,6 +39,7 @@ from backend.jobs.queue import JobQueue
 from backend.observability.health_routes import health, ready
 from backend.observability.readiness import ReadinessService
 from backend.observability.request_id import RequestContextMiddleware
+from backend.openapi_strict import StrictStructSchemaPlugin
 from backend.settings import Settings
 from backend.system.info import SystemInfo, system_info
 from backend.system.routes import SystemController
@@ -79,8 +93,28 @@ def _provide_saved_settings(state: State) -> SavedSettingsService:
     return SavedSettingsService(state.db, state.settings)
 
 
+def _provide_identity(state: State) -> Identity:
+    return state.identity
+
+
+def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
+    """Whom the API rate limit counts: the user or API key (every local client is 127.0.0.1), else the address."""
+    principal = request.scope.get("user")
+    if isinstance(principal, Principal):
+        return f"{principal.kind}:{principal.id}"
+    return f"address:{get_remote_address(request)}"
+
+
 def create_app(settings: Settings) -> Litestar:
     """The HTTP application for these settings; the database must already be migrated."""
+    secret = load_or_create_secret(settings.paths, settings.secret_file, settings.secret_key)
+    auth = jwt_auth(derive_key(secret, "jwt").hex())
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_per_minute),
+        identifier_for_request=rate_limit_identity,
+        exclude=["^/health", "^/ready", "^/schema"],
+        store="rate_limit",
+    )
 
     @asynccontextmanager
     async def open_stores(app: Litestar) -> AsyncIterator[None]:
@@ -88,6 +122,8 @@ def create_app(settings: Settings) -> Litestar:
         app.state.db = db
         app.state.queue = JobQueue(settings.paths.queue)
         app.state.cache = Cache(settings.paths.cache)
+        app.state.identity = Identity.open(db, secret, settings.paths, app.stores.get("login_throttle"))
+        await app.state.identity.directory.load_revocations()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
         try:
@@ -99,13 +135,30 @@ def create_app(settings: Settings) -> Litestar:
 
     app = OutpostApp(
         edge_settings=settings,
-        route_handlers=[health, ready, SystemController, api_docs_assets()],
+        route_handlers=[
+            health,
+            ready,
+            SystemController,
+            SetupController,
+            SessionController,
+            UserController,
+            RoleController,
+            ApiKeyController,
+            AuditController,
+            api_docs_assets(),
+        ],
+        # Authentication first, so the rate limit counts per principal; then the guard checks each route's declaration.
+        middleware=[auth.middleware, rate_limit.middleware],
+        plugins=[StrictStructSchemaPlugin()],
+        guards=[authorize],
+        stores={"rate_limit": MemoryStore(), "login_throttle": MemoryStore()},
         lifespan=[open_stores],
         state=State({"settings": settings}),
         dependencies={
             "readiness": Provide(_provide_readiness, sync_to_thread=False),
             "info": Provide(_provide_info, sync_to_thread=False),
             "saved_settings": Provide(_provide_saved_settings, sync_to_thread=False),
+            "identity": Provide(_provide_identity, sync_to_thread=False),
         },
         before_request=before_handler,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -117,11 +170,16 @@ def create_app(settings: Settings) -> Litestar:
             description="The local REST API of an Outpost backend. Errors are application/problem+json.",
             path="/schema",
             render_plugins=[api_docs_page()],
+            components=security_components(auth),
         ),
         # Litestar would otherwise set up the root logger; observability.logging owns it.
         logging_config=None,
     )
+    # Keyed by both spellings: the scope's path_template may carry the parameter type ({id:str}) or not.
     app.state.allow_by_path = {
-        route.path: ", ".join(sorted(route.methods)) for route in app.routes if isinstance(route, HTTPRoute)
+        path: ", ".join(sorted(route.methods))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for path in (route.path, route.path_format)
     }
     return app

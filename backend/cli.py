@@ -1,4 +1,4 @@
-"""`outpost`: the console (default), serve, migrate, status, settings and selftest."""
+"""`outpost`: the console (default), serve, migrate, status, settings, user, audit and selftest."""
 
 from __future__ import annotations
 
@@ -167,6 +167,104 @@ def settings_set(data_dir: str | None, name: str, value: str) -> None:
 def settings_unset(data_dir: str | None, name: str) -> None:
     """Forget the saved value of NAME."""
     _print_settings(_run(_settings(data_dir=data_dir), "settings.save", {"changes": {name: None}}))
+
+
+def _identity_args(**args: Any) -> dict[str, Any]:
+    import getpass
+
+    return {**args, "os_user": getpass.getuser()}
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin, or asked twice at a terminal (never a flag: flags show in ps)."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            _fail("--password-stdin: standard input held no password")
+        return password
+    if not sys.stdin.isatty():
+        _fail("give the password on standard input with --password-stdin, or run this at a terminal")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _print_user(user: dict[str, Any]) -> None:
+    state = "active" if user["is_active"] else "disabled"
+    click.echo(f"{user['email']:<32} {user['display_name']:<24} {','.join(user['roles']) or '-':<16} {state}")
+
+
+@cli.group()
+def user() -> None:
+    """Users: create, list, disable, enable, reset a password."""
+
+
+@user.command("create")
+@data_dir_option
+@click.option("--email", required=True, help="Sign-in email (unique, any case).")
+@click.option("--name", "display_name", default="", help="Display name (default: the email's local part).")
+@click.option("--role", "roles", multiple=True, help="A role to give (repeatable): admin, editor, viewer or custom.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_create(
+    data_dir: str | None, email: str, display_name: str, roles: tuple[str, ...], password_stdin: bool
+) -> None:
+    """Create a user (through the running backend if there is one)."""
+    password = _read_password(password_stdin)
+    args = _identity_args(email=email, display_name=display_name, roles=list(roles), password=password)
+    created = _run(_settings(data_dir=data_dir), "user.create", args)
+    click.echo(f"Created {created['email']} with roles {', '.join(created['roles']) or 'none'}.")
+
+
+@user.command("list")
+@data_dir_option
+def user_list(data_dir: str | None) -> None:
+    """List every user."""
+    for found in _run(_settings(data_dir=data_dir), "user.list", {}):
+        _print_user(found)
+
+
+@user.command("disable")
+@data_dir_option
+@click.argument("email")
+def user_disable(data_dir: str | None, email: str) -> None:
+    """Disable a user: they cannot sign in, and their sessions end at once."""
+    _print_user(_run(_settings(data_dir=data_dir), "user.disable", _identity_args(email=email)))
+
+
+@user.command("enable")
+@data_dir_option
+@click.argument("email")
+def user_enable(data_dir: str | None, email: str) -> None:
+    """Enable a disabled user."""
+    _print_user(_run(_settings(data_dir=data_dir), "user.enable", _identity_args(email=email)))
+
+
+@user.command("reset-password")
+@data_dir_option
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def user_reset_password(data_dir: str | None, email: str, password_stdin: bool) -> None:
+    """Set a user's password; their sessions end."""
+    password = _read_password(password_stdin)
+    _run(_settings(data_dir=data_dir), "user.reset_password", _identity_args(email=email, password=password))
+    click.echo(f"Password of {email} changed; their sessions are ended.")
+
+
+@cli.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@data_dir_option
+def audit_verify(data_dir: str | None) -> None:
+    """Check the audit chain: exit 0 if intact, 1 naming each edited, deleted or missing row."""
+    report = _run(_settings(data_dir=data_dir), "audit.verify", {})
+    if report["ok"]:
+        click.echo(f"audit log intact: {report['rows']} rows, anchored at row {report['anchored_position']}")
+        return
+    click.echo(f"audit log TAMPERED ({report['rows']} rows):", err=True)
+    for problem in report["problems"]:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
 
 
 def _selftest_window(settings: Settings) -> str:

@@ -45,6 +45,10 @@ class DataDir:
         return self.root / "secret.key"
 
     @property
+    def audit_anchor(self) -> Path:
+        return self.root / "audit.anchor"
+
+    @property
     def runtime_file(self) -> Path:
         return self.root / "runtime.json"
 
@@ -64,13 +68,14 @@ class DataDir:
         return self
 
 
-def write_private_file(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read, replacing it atomically."""
+def write_private_file(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write a file only its owner can read, replacing it atomically (fsynced unless durable=False)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)

@@ -49,12 +49,15 @@ class Problem(Struct, omit_defaults=True):
 
 _DESCRIPTIONS = {
     400: "Malformed request",
+    401: "Not signed in, or the credentials are not valid (expired, revoked, forged)",
+    403: "Signed in, but without the permission this operation declares",
     404: "Not found",
     409: "Conflict with the current state",
     412: "If-Match does not match the current ETag",
     413: "Request body larger than the configured limit",
     415: "Request body is not application/json",
     422: "Validation failed: `errors` lists each field and why",
+    429: "Too many requests or failed sign-ins: wait for Retry-After seconds",
     503: "A part of the backend is not ready",
 }
 
@@ -98,6 +101,14 @@ class BadRequest(OutpostError):
     status, slug = 400, "bad-request"
 
 
+class Unauthorized(OutpostError):
+    status, slug = 401, "unauthorized"
+
+
+class Forbidden(OutpostError):
+    status, slug = 403, "forbidden"
+
+
 class NotFound(OutpostError):
     status, slug = 404, "not-found"
 
@@ -112,6 +123,10 @@ class UnsupportedMediaType(OutpostError):
 
 class ValidationFailed(OutpostError):
     status, slug = 422, "validation"
+
+
+class TooManyRequests(OutpostError):
+    status, slug = 429, "too-many-requests"
 
 
 class ServiceUnavailable(OutpostError):

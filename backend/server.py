@@ -155,7 +155,12 @@ def _serve_locked(settings: Settings) -> int:
     control = ControlServer(
         settings.paths.control_socket,
         lambda: ControlContext(
-            settings, app.state.db, app.state.schema_head, app.state.started_at, served_by="backend"
+            settings,
+            app.state.db,
+            app.state.schema_head,
+            app.state.started_at,
+            served_by="backend",
+            identity=app.state.identity,
         ),
     )
 

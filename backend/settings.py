@@ -120,6 +120,13 @@ SPECS: tuple[SettingSpec, ...] = (
         "Largest request body accepted, in bytes.",
         savable=True,
     ),
+    SettingSpec(
+        "rate_limit_per_minute",
+        _parse_positive_int,
+        6000,
+        "Requests a minute allowed to each user or API key (anonymous clients: per address).",
+        savable=True,
+    ),
     SettingSpec("secret_file", _parse_optional_path, None, "File holding the signing secret."),
 )
 
@@ -144,6 +151,7 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"
     max_body_bytes: int = 10 * 1024 * 1024
+    rate_limit_per_minute: int = 6000
     secret_file: Path | None = None
     secret_key: str | None = field(default=None, repr=False)
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False)

@@ -19,6 +19,17 @@ if not os.environ.get("QT_QPA_PLATFORM"):
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 TEST_HOST = "testserver.local"
+ADMIN_EMAIL = "admin@example.org"
+ADMIN_PASSWORD = "a long test passphrase 42"
+
+
+def sign_in_first_admin(client: TestClient[Litestar]) -> dict[str, str]:
+    """Create the first administrator through the setup API and sign in; the Authorization header."""
+    created = client.post("/api/v1/setup", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert created.status_code == 201, created.text
+    tokens = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert tokens.status_code == 200, tokens.text
+    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
 
 
 @pytest.fixture
@@ -40,7 +51,14 @@ def app(settings: Settings) -> Litestar:
 
 
 @pytest.fixture
-def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
-    """Litestar's test client with the app's lifespan running."""
+def anonymous_client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+    """Litestar's test client with the app's lifespan running, no credentials, no user yet."""
     with TestClient(app, base_url=f"http://{TEST_HOST}") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client(anonymous_client: TestClient[Litestar]) -> TestClient[Litestar]:
+    """The test client signed in as the first administrator (tests of other concerns than access)."""
+    anonymous_client.headers.update(sign_in_first_admin(anonymous_client))
+    return anonymous_client

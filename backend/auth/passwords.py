@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import anyio
+import anyio.to_thread
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -15,7 +19,11 @@ PARALLELISM = 1
 
 
 class PasswordHasher:
-    """Hashes and verifies passwords with Argon2id at this program's parameters."""
+    """Hashes and verifies passwords with Argon2id at this program's parameters.
+
+    The *_off_loop methods run in worker threads (argon2-cffi releases the GIL), at most one per core:
+    more would only queue 19 MiB buffers, and the event loop keeps answering meanwhile.
+    """
 
     def __init__(
         self, *, time_cost: int = TIME_COST, memory_cost_kib: int = MEMORY_COST_KIB, parallelism: int = PARALLELISM
@@ -23,6 +31,29 @@ class PasswordHasher:
         self._hasher = Argon2Hasher(
             time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=parallelism, type=Type.ID
         )
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._dummy_hash: str | None = None
+
+    def _threads(self) -> anyio.CapacityLimiter:
+        if self._limiter is None:  # made on first use: a limiter belongs to the running event loop
+            self._limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
+        return self._limiter
+
+    async def hash_off_loop(self, password: str) -> str:
+        """hash(), in a worker thread."""
+        return await anyio.to_thread.run_sync(self.hash, password, limiter=self._threads())
+
+    async def verify_off_loop(self, stored_hash: str | None, password: str) -> bool:
+        """verify(), in a worker thread; with no stored hash, verifies against a dummy one and returns False.
+
+        So an unknown email costs what a wrong password costs, and timing tells an attacker nothing.
+        """
+        if stored_hash is None:
+            if self._dummy_hash is None:
+                self._dummy_hash = await self.hash_off_loop("outpost-dummy-password")
+            await anyio.to_thread.run_sync(self.verify, self._dummy_hash, password, limiter=self._threads())
+            return False
+        return await anyio.to_thread.run_sync(self.verify, stored_hash, password, limiter=self._threads())
 
     def hash(self, password: str) -> str:
         """A new salted Argon2id hash of password (PHC string, `$argon2id$…`)."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backend.auth.identity import Identity
 from backend.control.commands import ControlContext, dispatch
 from backend.control.protocol import MAX_LINE_BYTES, ControlError, decode, encode
 from backend.datadir import DataDirLock, is_locked
@@ -48,7 +49,10 @@ async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> A
     prepared = prepare_data_dir(settings)
     db = Database(prepared.settings.paths.database, synchronous=prepared.settings.sqlite_synchronous)
     try:
-        ctx = ControlContext(prepared.settings, db, prepared.migration.to_revision, datetime.now(UTC), served_by="cli")
+        identity = Identity.open(db, prepared.secret, prepared.settings.paths)
+        ctx = ControlContext(
+            prepared.settings, db, prepared.migration.to_revision, datetime.now(UTC), served_by="cli", identity=identity
+        )
         return await dispatch(ctx, command, args)
     finally:
         await db.close()

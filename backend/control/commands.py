@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from backend.auth.identity import Identity
+from backend.auth.users import UserView
 from backend.db.engine import Database
 from backend.errors import NotFound, ValidationFailed
+from backend.observability.audit import Actor
 from backend.settings import Settings
 from backend.system.info import system_info
 from backend.system.saved_settings import SavedSettingsService
@@ -24,6 +27,7 @@ class ControlContext:
     schema_revision: str
     started_at: datetime
     served_by: str  # "backend" or "cli": who carried the command out
+    identity: Identity
 
 
 Command = Callable[[ControlContext, dict[str, Any]], Awaitable[Any]]
@@ -50,10 +54,80 @@ async def settings_save(ctx: ControlContext, args: dict[str, Any]) -> list[dict[
     return [dataclasses.asdict(view) for view in views]
 
 
+def _actor(args: dict[str, Any]) -> Actor:
+    # The control socket is owner-only, so whoever sent this is the data directory's owner.
+    return Actor("system", None, f"cli ({str(args.get('os_user') or 'unknown')[:64]})", "local")
+
+
+def _text(args: dict[str, Any], name: str) -> str:
+    value = args.get(name)
+    if not isinstance(value, str) or not value:
+        raise ValidationFailed(f"{name} is required.")
+    return value
+
+
+def _user(view: UserView) -> dict[str, Any]:
+    return {**dataclasses.asdict(view), "created_at": view.created_at.isoformat()}
+
+
+async def user_create(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Create a user with roles."""
+    roles = args.get("roles") or []
+    view = await ctx.identity.users.create(
+        _actor(args),
+        email=_text(args, "email"),
+        display_name=str(args.get("display_name") or ""),
+        password=_text(args, "password"),
+        roles=[str(role) for role in roles],
+    )
+    return _user(view)
+
+
+async def user_list(ctx: ControlContext, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every user."""
+    return [_user(view) for view in await ctx.identity.users.list()]
+
+
+async def user_disable(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Disable a user by email; their sessions end."""
+    found = await ctx.identity.users.find(_text(args, "email"))
+    return _user(await ctx.identity.users.update(_actor(args), found.id, is_active=False))
+
+
+async def user_enable(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Enable a disabled user by email."""
+    found = await ctx.identity.users.find(_text(args, "email"))
+    return _user(await ctx.identity.users.update(_actor(args), found.id, is_active=True))
+
+
+async def user_reset_password(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Set a user's password by email; their sessions end."""
+    found = await ctx.identity.users.find(_text(args, "email"))
+    await ctx.identity.users.reset_password(_actor(args), found.id, _text(args, "password"))
+    return _user(found)
+
+
+async def audit_verify(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Walk the audit chain and compare it with its anchor."""
+    report = await ctx.identity.audit.verify()
+    return {
+        "ok": report.ok,
+        "rows": report.rows,
+        "anchored_position": report.anchored_position,
+        "problems": report.problems,
+    }
+
+
 COMMANDS: dict[str, Command] = {
     "status": status,
     "settings.list": settings_list,
     "settings.save": settings_save,
+    "user.create": user_create,
+    "user.list": user_list,
+    "user.disable": user_disable,
+    "user.enable": user_enable,
+    "user.reset_password": user_reset_password,
+    "audit.verify": audit_verify,
 }
 
 

@@ -32,7 +32,12 @@ class Readiness(Struct):
     checks: dict[str, PartReadiness]
 
 
-@get("/health", summary="Liveness: the process answers", tags=["health"], opt={"public": True})
+@get(
+    "/health",
+    summary="Liveness: the process answers",
+    tags=["health"],
+    opt={"public": "liveness probes carry no credentials", "exclude_from_auth": True},
+)
 async def health() -> Health:
     """The backend process is up; says which version it runs."""
     return Health(status="ok", version=__version__)
@@ -42,7 +47,7 @@ async def health() -> Health:
     "/ready",
     summary="Readiness: database (and queue, cache) usable",
     tags=["health"],
-    opt={"public": True},
+    opt={"public": "readiness probes carry no credentials", "exclude_from_auth": True},
     responses=problem_responses(503),
 )
 async def ready(readiness: NamedDependency[ReadinessService]) -> Response[Readiness]:

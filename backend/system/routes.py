@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from backend.auth.access import PROTECTED, requires
 from backend.errors import problem_responses
 from backend.system.info import SystemInfo
 from backend.system.saved_settings import SavedSettingsService, SettingView
@@ -26,6 +27,7 @@ class SettingsChanges(Struct, forbid_unknown_fields=True):
     sqlite_synchronous: Literal["FULL", "NORMAL"] | UnsetType | None = UNSET
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | UnsetType | None = UNSET
     max_body_bytes: Annotated[int, Meta(ge=1024, le=1024**3)] | UnsetType | None = UNSET
+    rate_limit_per_minute: Annotated[int, Meta(ge=1, le=10_000_000)] | UnsetType | None = UNSET
 
 
 class SettingsList(Struct):
@@ -39,13 +41,24 @@ class SystemController(Controller):
 
     path = "/api/v1"
     tags = ["system"]
+    security = PROTECTED
 
-    @get("/system", summary="Facts about the running backend")
+    @get(
+        "/system",
+        summary="Facts about the running backend",
+        opt=requires("system:read"),
+        responses=problem_responses(401, 403),
+    )
     async def system(self, info: NamedDependency[SystemInfo]) -> SystemInfo:
         """Version, mode, data directory, database size and schema revision."""
         return info
 
-    @get("/settings", summary="Every setting with its value, source and pending change")
+    @get(
+        "/settings",
+        summary="Every setting with its value, source and pending change",
+        opt=requires("settings:read"),
+        responses=problem_responses(401, 403),
+    )
     async def list_settings(self, saved_settings: NamedDependency[SavedSettingsService]) -> SettingsList:
         """Running values and where they come from; saved values apply on the next start."""
         return SettingsList(items=await saved_settings.view())
@@ -53,7 +66,8 @@ class SystemController(Controller):
     @patch(
         "/settings",
         summary="Save settings for the next start",
-        responses=problem_responses(400, 413, 415, 422),
+        opt=requires("settings:write"),
+        responses=problem_responses(400, 401, 403, 413, 415, 422),
     )
     async def save_settings(
         self, data: JSONBody[SettingsChanges], saved_settings: NamedDependency[SavedSettingsService]

@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from backend.settings import Settings
+from tests.conftest import sign_in_first_admin
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "request_id"}
 
@@ -78,6 +79,7 @@ def test_oversized_body_is_413(settings: Settings) -> None:
 
     small = replace(prepare_data_dir(settings).settings, max_body_bytes=1024)
     with TestClient(create_app(small), base_url="http://testserver.local") as client:
+        client.headers.update(sign_in_first_admin(client))
         response = client.patch("/api/v1/settings", json={"allowed_hosts": ["h" * 50] * 40})
     assert_problem(response, 413, "payload-too-large")
 

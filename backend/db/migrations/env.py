@@ -6,7 +6,9 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-import backend.system.models  # noqa: F401  (each domain's models register on Base.metadata)
+import backend.auth.models
+import backend.observability.audit_models
+import backend.system.models  # noqa: F401
 from backend.db.base import Base
 from backend.db.sqlite import configure_sqlite_engine
 

@@ -49,7 +49,7 @@ def test_database_at_head_is_left_alone(tmp_path: Path) -> None:
 
 def test_upgrade_backs_up_the_previous_database_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     paths = DataDir(tmp_path / "data").ensure()
-    upgrade_database(paths)
+    before = upgrade_database(paths).to_revision
     with sqlite3.connect(paths.database) as db:
         db.execute("INSERT INTO saved_settings VALUES ('log_level', '\"DEBUG\"', '2026-01-01')")
     # A newer program: the bundled migrations plus one more revision.
@@ -60,11 +60,11 @@ def test_upgrade_backs_up_the_previous_database_first(tmp_path: Path, monkeypatc
 
     result = upgrade_database(paths)
 
-    assert (result.from_revision, result.to_revision) == ("0001", "9999")
+    assert (result.from_revision, result.to_revision) == (before, "9999")
     assert result.backup is not None
     assert result.backup.parent == paths.backups
     with sqlite3.connect(result.backup) as backup:
-        assert backup.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert backup.execute("SELECT version_num FROM alembic_version").fetchone() == (before,)
         assert backup.execute("SELECT key FROM saved_settings").fetchall() == [("log_level",)]
     with sqlite3.connect(paths.database) as db:
         assert db.execute("SELECT count(*) FROM extra").fetchone() == (0,)
@@ -88,3 +88,20 @@ def test_foreign_database_is_refused(tmp_path: Path) -> None:
         db.execute("CREATE TABLE something_else (id INTEGER)")
     with pytest.raises(MigrationError, match="not an Outpost database"):
         upgrade_database(paths)
+
+
+def test_migrations_create_exactly_the_models_tables(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    import backend.db.migrations.env_models  # noqa: F401  (registers every model)
+    from backend.db.base import Base
+
+    paths = DataDir(tmp_path).ensure()
+    upgrade_database(paths)
+    engine = create_engine(f"sqlite:///{paths.database}")
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from backend.db.migrate import head_revision
 from backend.settings import Settings
 from backend.system.saved_settings import read_saved_settings
 
@@ -52,5 +53,5 @@ def test_system_facts(client: TestClient[Litestar], settings: Settings) -> None:
     body = client.get("/api/v1/system").json()
     assert body["data_dir"] == str(settings.data_dir)
     assert body["database_bytes"] > 0
-    assert body["schema_revision"] == "0001"
+    assert body["schema_revision"] == head_revision()
     assert body["mode"] == "embedded"

@@ -1,0 +1,53 @@
+"""The identity and access services of one backend, wired to one directory, audit trail and throttle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+
+from backend.auth.api_keys import ApiKeyService
+from backend.auth.passwords import PasswordHasher
+from backend.auth.principals import PrincipalDirectory
+from backend.auth.roles import RoleService
+from backend.auth.sessions import SessionService
+from backend.auth.throttle import LoginThrottle
+from backend.auth.tokens import AccessTokens, derive_key
+from backend.auth.users import UserService
+from backend.datadir import DataDir
+from backend.db.engine import Database
+from backend.observability.audit import AuditTrail
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Everything identity and access is made of."""
+
+    hasher: PasswordHasher
+    tokens: AccessTokens
+    audit: AuditTrail
+    directory: PrincipalDirectory
+    users: UserService
+    sessions: SessionService
+    api_keys: ApiKeyService
+    roles: RoleService
+
+    @classmethod
+    def open(cls, db: Database, secret: bytes, paths: DataDir, throttle_store: Store | None = None) -> Identity:
+        """The services over db, keyed by the instance secret."""
+        hasher = PasswordHasher()
+        tokens = AccessTokens(secret)
+        audit = AuditTrail(db, derive_key(secret, "audit"), paths.audit_anchor)
+        directory = PrincipalDirectory(db)
+        throttle = LoginThrottle(throttle_store or MemoryStore())
+        return cls(
+            hasher=hasher,
+            tokens=tokens,
+            audit=audit,
+            directory=directory,
+            users=UserService(db, hasher, audit, directory),
+            sessions=SessionService(db, hasher, tokens, audit, directory, throttle),
+            api_keys=ApiKeyService(db, audit, directory),
+            roles=RoleService(db, audit, directory),
+        )

@@ -1,0 +1,129 @@
+"""Who a credential belongs to and what it may do, cached until any user, role or key changes."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from backend.auth.models import ApiKey, RevokedAccessToken, Role, User, UserRole
+from backend.auth.permissions import WILDCARD, Principal, allows
+from backend.auth.tokens import digest
+from backend.db.engine import Database
+from backend.db.types import utc_now
+
+API_KEY_MARK = "opk_"  # every key starts so: a scanner or a person can tell what leaked
+LAST_USED_EVERY_S = 60.0  # last_used_at is a hint, not a log: one write a minute per key at most
+
+
+def split_api_key(presented: str) -> tuple[str, str] | None:
+    """(prefix, secret) of a key of the form opk_<prefix>_<secret>, or None."""
+    if not presented.startswith(API_KEY_MARK):
+        return None
+    prefix, sep, secret = presented[len(API_KEY_MARK) :].partition("_")
+    if not sep or not prefix or not secret:
+        return None
+    return API_KEY_MARK + prefix, secret
+
+
+class PrincipalDirectory:
+    """Resolves users and API keys to principals; the services call invalidate() on every change.
+
+    One backend process owns the database (DESIGN rule 5), so an in-process cache with explicit
+    invalidation is exact: disabling a user takes effect on that user's very next request.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._generation = 0
+        self._users: dict[str, tuple[int, Principal | None]] = {}
+        self._revoked: dict[str, datetime] = {}
+        self._key_last_used: dict[str, float] = {}
+
+    def invalidate(self) -> None:
+        """Forget every cached principal (a user, role or key changed)."""
+        self._generation += 1
+        self._users.clear()
+
+    async def load_revocations(self) -> None:
+        """Read the signed-out access tokens still unexpired, dropping the expired ones."""
+        now = utc_now()
+        async with self.db.write() as session:
+            await session.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= now))
+            rows = (await session.execute(select(RevokedAccessToken.jti, RevokedAccessToken.expires_at))).all()
+        self._revoked = {jti: expires for jti, expires in rows}
+
+    def note_revoked(self, jti: str, expires_at: datetime) -> None:
+        """Remember a revocation the caller has just stored."""
+        self._revoked[jti] = expires_at
+
+    def is_revoked(self, jti: str) -> bool:
+        """Whether the access token was signed out."""
+        return jti in self._revoked
+
+    async def user(self, user_id: str) -> Principal | None:
+        """The principal of an active user, None if unknown or disabled."""
+        generation = self._generation
+        cached = self._users.get(user_id)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        principal = None
+        async with self.db.read() as session:
+            user = await session.get(User, user_id)
+            if user is not None and user.is_active:
+                rows = (
+                    await session.execute(
+                        select(Role.name, Role.permissions)
+                        .join(UserRole, UserRole.role_name == Role.name)
+                        .where(UserRole.user_id == user_id)
+                        .order_by(Role.name)
+                    )
+                ).all()
+                principal = Principal(
+                    kind="user",
+                    id=user_id,
+                    label=user.email,
+                    user_id=user_id,
+                    permissions=frozenset(p for _name, granted in rows for p in granted),
+                    roles=tuple(name for name, _ in rows),
+                    valid_after=user.password_changed_at.replace(microsecond=0),
+                )
+        if generation == self._generation:  # a change meanwhile makes this answer stale: do not keep it
+            self._users[user_id] = (generation, principal)
+        return principal
+
+    async def api_key(self, presented: str) -> Principal | None:
+        """The principal of a live API key: its scopes, cut down to what its owner still holds."""
+        parts = split_api_key(presented)
+        if parts is None:
+            return None
+        prefix, _secret = parts
+        async with self.db.read() as session:
+            key = (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()
+        if key is None or not hmac.compare_digest(key.secret_digest, digest(presented)):
+            return None
+        now = utc_now()
+        if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+            return None
+        owner = await self.user(key.owner_id)
+        if owner is None:
+            return None
+        scopes = frozenset(
+            s
+            for s in key.scopes
+            if (s == WILDCARD and WILDCARD in owner.permissions) or (s != WILDCARD and allows(owner.permissions, s))
+        )
+        await self._touch(key.id)
+        return Principal(
+            kind="api_key", id=key.id, label=f"{key.name} ({prefix})", user_id=key.owner_id, permissions=scopes
+        )
+
+    async def _touch(self, key_id: str) -> None:
+        monotonic = time.monotonic()
+        if monotonic - self._key_last_used.get(key_id, -LAST_USED_EVERY_S) < LAST_USED_EVERY_S:
+            return
+        self._key_last_used[key_id] = monotonic
+        async with self.db.write() as session:
+            await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utc_now()))

@@ -1,0 +1,143 @@
+"""Roles: the built-in ones (fixed) and custom ones with their permissions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from backend.auth.models import Role, UserRole
+from backend.auth.permissions import CATALOGUE, permission_problem
+from backend.auth.principals import PrincipalDirectory
+from backend.db.engine import Database
+from backend.db.types import utc_now
+from backend.errors import Conflict, FieldError, NotFound, ValidationFailed
+from backend.observability.audit import Actor, AuditEntry, AuditTrail
+
+ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
+
+
+@dataclass(frozen=True)
+class RoleView:
+    """A role, its permissions and how many users hold it."""
+
+    name: str
+    description: str
+    permissions: list[str]
+    builtin: bool
+    users: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def _check_permissions(permissions: list[str]) -> None:
+    bad = [f"{p}: {problem}" for p in permissions if (problem := permission_problem(p))]
+    if bad:
+        raise ValidationFailed("Unknown permissions.", errors=[FieldError("permissions", "; ".join(bad))])
+
+
+class RoleService:
+    """Lists and changes roles; built-in roles are read-only."""
+
+    def __init__(self, db: Database, audit: AuditTrail, directory: PrincipalDirectory) -> None:
+        self.db = db
+        self.audit = audit
+        self.directory = directory
+
+    @staticmethod
+    def catalogue() -> dict[str, str]:
+        """Every permission and what it allows."""
+        return dict(CATALOGUE)
+
+    async def list(self) -> list[RoleView]:
+        """Every role, built-in first."""
+        users = func.count(UserRole.user_id)
+        query = (
+            select(Role, users)
+            .outerjoin(UserRole, UserRole.role_name == Role.name)
+            .group_by(Role.name)
+            .order_by(Role.builtin.desc(), Role.name)
+        )
+        async with self.db.read() as session:
+            return [self._view(role, count) for role, count in (await session.execute(query)).all()]
+
+    @staticmethod
+    def _view(role: Role, users: int) -> RoleView:
+        return RoleView(
+            role.name, role.description, list(role.permissions), role.builtin, users, role.created_at, role.updated_at
+        )
+
+    async def get(self, name: str) -> RoleView:
+        """One role, or NotFound."""
+        for role in await self.list():
+            if role.name == name:
+                return role
+        raise NotFound(f"There is no role {name}.")
+
+    async def create(self, actor: Actor, *, name: str, description: str, permissions: list[str]) -> RoleView:
+        """A custom role."""
+        if not ROLE_NAME.match(name):
+            raise ValidationFailed(
+                "The role was not created.",
+                errors=[FieldError("name", "must be 2-40 lower-case letters, digits, - or _, starting with a letter")],
+            )
+        _check_permissions(permissions)
+        now = utc_now()
+        async with self.db.write() as session:
+            if await session.get(Role, name) is not None:
+                raise Conflict(f"A role named {name} exists.", errors=[FieldError("name", "is already taken")])
+            role = Role(
+                name=name,
+                description=description.strip(),
+                permissions=list(dict.fromkeys(permissions)),
+                builtin=False,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(role)
+            await self.audit.append(
+                session,
+                AuditEntry("role.create", actor, target=f"role:{name}", details={"permissions": role.permissions}),
+            )
+        return self._view(role, 0)
+
+    async def update(
+        self, actor: Actor, name: str, *, description: str | None, permissions: list[str] | None
+    ) -> RoleView:
+        """Change a custom role's description or permissions; takes effect on its holders' next request."""
+        if permissions is not None:
+            _check_permissions(permissions)
+        async with self.db.write() as session:
+            role = await session.get(Role, name)
+            if role is None:
+                raise NotFound(f"There is no role {name}.")
+            if role.builtin:
+                raise Conflict(f"{name} is a built-in role and cannot be changed; make a custom role instead.")
+            details: dict[str, object] = {}
+            if description is not None and description.strip() != role.description:
+                details["description"] = [role.description, description.strip()]
+                role.description = description.strip()
+            if permissions is not None and list(dict.fromkeys(permissions)) != role.permissions:
+                details["permissions"] = [role.permissions, list(dict.fromkeys(permissions))]
+                role.permissions = list(dict.fromkeys(permissions))
+            if details:
+                role.updated_at = utc_now()
+                await self.audit.append(
+                    session, AuditEntry("role.update", actor, target=f"role:{name}", details=details)
+                )
+        self.directory.invalidate()
+        return await self.get(name)
+
+    async def delete(self, actor: Actor, name: str) -> None:
+        """Delete a custom role; its holders lose it."""
+        async with self.db.write() as session:
+            role = await session.get(Role, name)
+            if role is None:
+                raise NotFound(f"There is no role {name}.")
+            if role.builtin:
+                raise Conflict(f"{name} is a built-in role and cannot be deleted.")
+            await session.delete(role)
+            await self.audit.append(session, AuditEntry("role.delete", actor, target=f"role:{name}"))
+        self.directory.invalidate()

@@ -1,0 +1,88 @@
+"""/api/v1/roles: roles and their permissions."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+from msgspec import UNSET
+
+from backend.auth.access import PROTECTED, actor_of, requires
+from backend.auth.identity import Identity
+from backend.auth.roles import RoleService, RoleView
+from backend.auth.routes.schemas import RoleCreate, RoleList, RoleOut, RolePatch
+from backend.errors import problem_responses
+
+AnyRequest = Request[Any, Any, Any]
+Name = Annotated[str, Parameter(max_length=40, description="The role's name")]
+
+
+def role_out(view: RoleView) -> RoleOut:
+    """A role as the API returns it."""
+    return RoleOut(**dataclasses.asdict(view))
+
+
+class RoleController(Controller):
+    """Built-in roles (read-only) and custom roles."""
+
+    path = "/api/v1/roles"
+    tags = ["roles"]
+    security = PROTECTED
+
+    @get(
+        summary="List roles and the permission catalogue",
+        opt=requires("roles:read"),
+        responses=problem_responses(401, 403, 422),
+    )
+    async def list_roles(self, identity: NamedDependency[Identity]) -> RoleList:
+        """Every role, with the permissions a role can hold."""
+        return RoleList(items=[role_out(r) for r in await identity.roles.list()], permissions=RoleService.catalogue())
+
+    @post(
+        summary="Create a custom role",
+        opt=requires("roles:write"),
+        responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+    )
+    async def create_role(
+        self, request: AnyRequest, data: JSONBody[RoleCreate], identity: NamedDependency[Identity]
+    ) -> RoleOut:
+        """Permissions are `resource:action`, optionally `:collection` for records and collections."""
+        view = await identity.roles.create(
+            actor_of(request), name=data.name, description=data.description, permissions=data.permissions
+        )
+        return role_out(view)
+
+    @get("/{name:str}", summary="One role", opt=requires("roles:read"), responses=problem_responses(401, 403, 404, 422))
+    async def get_role(self, name: Name, identity: NamedDependency[Identity]) -> RoleOut:
+        """A role by name."""
+        return role_out(await identity.roles.get(name))
+
+    @patch(
+        "/{name:str}",
+        summary="Change a custom role",
+        opt=requires("roles:write"),
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    )
+    async def update_role(
+        self, request: AnyRequest, name: Name, data: JSONBody[RolePatch], identity: NamedDependency[Identity]
+    ) -> RoleOut:
+        """Holders get the new permissions on their next request; built-in roles refuse (409)."""
+        changes = {key: value for key, value in msgspec.structs.asdict(data).items() if value is not UNSET}
+        view = await identity.roles.update(
+            actor_of(request), name, description=changes.get("description"), permissions=changes.get("permissions")
+        )
+        return role_out(view)
+
+    @delete(
+        "/{name:str}",
+        summary="Delete a custom role",
+        opt=requires("roles:write"),
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def delete_role(self, request: AnyRequest, name: Name, identity: NamedDependency[Identity]) -> None:
+        """Its holders lose it; built-in roles refuse (409)."""
+        await identity.roles.delete(actor_of(request), name)

@@ -1,0 +1,183 @@
+"""Request and response bodies of the identity routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+Email = Annotated[str, Meta(min_length=3, max_length=254)]
+Password = Annotated[str, Meta(min_length=1, max_length=1024)]
+NewPassword = Annotated[str, Meta(min_length=12, max_length=256)]
+DisplayName = Annotated[str, Meta(max_length=200)]
+RoleName = Annotated[str, Meta(min_length=1, max_length=40)]
+PermissionString = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class Credentials(Struct, forbid_unknown_fields=True):
+    """An email and a password."""
+
+    email: Email
+    password: Password
+
+
+class FirstAdmin(Struct, forbid_unknown_fields=True):
+    """The first administrator of a new instance."""
+
+    email: Email
+    password: NewPassword
+    display_name: DisplayName = ""
+
+
+class RefreshRequest(Struct, forbid_unknown_fields=True):
+    """A refresh token to rotate."""
+
+    refresh_token: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class PasswordChange(Struct, forbid_unknown_fields=True):
+    """One's current password and the new one."""
+
+    current_password: Password
+    new_password: NewPassword
+
+
+class Tokens(Struct):
+    """A short-lived access token (JWT) and the opaque refresh token that renews it."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+
+
+class Me(Struct):
+    """The principal making the request."""
+
+    kind: str
+    id: str
+    label: str
+    user_id: str | None
+    roles: list[str]
+    permissions: list[str]
+
+
+class SetupState(Struct):
+    """Whether the instance still needs its first administrator."""
+
+    needs_first_admin: bool
+
+
+class UserOut(Struct):
+    """A user."""
+
+    id: str
+    email: str
+    display_name: str
+    is_active: bool
+    roles: list[str]
+    created_at: datetime
+    updated_at: datetime
+    last_login_at: datetime | None
+
+
+class UserList(Struct):
+    """Users, by email."""
+
+    items: list[UserOut]
+    next_cursor: str | None = None
+
+
+class UserCreate(Struct, forbid_unknown_fields=True):
+    """A new user."""
+
+    email: Email
+    password: NewPassword
+    display_name: DisplayName = ""
+    roles: Annotated[list[RoleName], Meta(max_length=50)] = []
+
+
+class UserPatch(Struct, forbid_unknown_fields=True):
+    """Fields of a user to change."""
+
+    email: Email | UnsetType = UNSET
+    display_name: DisplayName | UnsetType = UNSET
+    roles: Annotated[list[RoleName], Meta(max_length=50)] | UnsetType = UNSET
+    is_active: bool | UnsetType = UNSET
+
+
+class PasswordReset(Struct, forbid_unknown_fields=True):
+    """A new password set by an administrator."""
+
+    password: NewPassword
+
+
+class RoleOut(Struct):
+    """A role."""
+
+    name: str
+    description: str
+    permissions: list[str]
+    builtin: bool
+    users: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class RoleList(Struct):
+    """Every role and the permission catalogue."""
+
+    items: list[RoleOut]
+    permissions: dict[str, str]
+
+
+class RoleCreate(Struct, forbid_unknown_fields=True):
+    """A custom role."""
+
+    name: RoleName
+    permissions: Annotated[list[PermissionString], Meta(max_length=200)]
+    description: Annotated[str, Meta(max_length=500)] = ""
+
+
+class RolePatch(Struct, forbid_unknown_fields=True):
+    """Fields of a custom role to change."""
+
+    description: Annotated[str, Meta(max_length=500)] | UnsetType = UNSET
+    permissions: Annotated[list[PermissionString], Meta(max_length=200)] | UnsetType = UNSET
+
+
+class ApiKeyOut(Struct):
+    """An API key, without its secret."""
+
+    id: str
+    name: str
+    prefix: str
+    owner_id: str
+    owner_email: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(Struct):
+    """A new API key: `key` is shown this once and never again."""
+
+    key: str
+    api_key: ApiKeyOut
+
+
+class ApiKeyList(Struct):
+    """API keys, newest first."""
+
+    items: list[ApiKeyOut]
+
+
+class ApiKeyCreate(Struct, forbid_unknown_fields=True):
+    """A new API key."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    scopes: Annotated[list[PermissionString], Meta(min_length=1, max_length=200)]
+    expires_at: Annotated[datetime, Meta(tz=True)] | None = None

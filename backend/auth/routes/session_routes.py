@@ -1,0 +1,163 @@
+"""/api/v1/setup and /api/v1/auth: the first administrator, sign-in, refresh, sign-out, one's own account."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from backend.auth.access import PROTECTED, authenticated, client_address, public, signed_in
+from backend.auth.identity import Identity
+from backend.auth.permissions import Principal
+from backend.auth.routes.schemas import (
+    Credentials,
+    FirstAdmin,
+    Me,
+    PasswordChange,
+    RefreshRequest,
+    SetupState,
+    Tokens,
+    UserOut,
+)
+from backend.auth.sessions import TokenPair
+from backend.errors import Forbidden, problem_responses
+from backend.observability.audit import Actor
+
+AnyRequest = Request[Any, Any, Any]
+
+
+def tokens(pair: TokenPair) -> Tokens:
+    """A token pair as the API returns it."""
+    return Tokens(**dataclasses.asdict(pair))
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address in ("testclient", "localhost")  # Litestar's in-process test client
+
+
+class SetupController(Controller):
+    """Creating the first administrator of a new instance."""
+
+    path = "/api/v1/setup"
+    tags = ["auth"]
+
+    @get(
+        summary="Whether the instance still needs its first administrator",
+        opt=public("asked before anyone can sign in"),
+    )
+    async def setup_state(self, identity: NamedDependency[Identity]) -> SetupState:
+        """True until the first user exists."""
+        return SetupState(needs_first_admin=await identity.users.count() == 0)
+
+    @post(
+        summary="Create the first administrator (only while no user exists, only from this machine)",
+        status_code=201,
+        opt=public("there is nobody to sign in as yet; refused once a user exists and from other machines"),
+        responses=problem_responses(400, 403, 409, 413, 415, 422),
+    )
+    async def create_first_admin(
+        self, request: AnyRequest, data: JSONBody[FirstAdmin], identity: NamedDependency[Identity]
+    ) -> UserOut:
+        """The first user, with the admin role."""
+        client = client_address(request)
+        if not _is_loopback(client):
+            raise Forbidden("The first administrator can only be created from the machine the backend runs on.")
+        actor = Actor("anonymous", None, data.email, client)
+        user = await identity.users.create(
+            actor,
+            email=data.email,
+            display_name=data.display_name,
+            password=data.password,
+            roles=["admin"],
+            first_admin=True,
+        )
+        return UserOut(**dataclasses.asdict(user))
+
+
+class SessionController(Controller):
+    """Sign-in, token refresh, sign-out, and one's own account."""
+
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post(
+        "/login",
+        summary="Sign in with email and password",
+        status_code=HTTP_200_OK,
+        opt=public("this is how one gets credentials"),
+        responses=problem_responses(400, 401, 413, 415, 422, 429),
+    )
+    async def login(
+        self, request: AnyRequest, data: JSONBody[Credentials], identity: NamedDependency[Identity]
+    ) -> Tokens:
+        """An access token (15 min) and a refresh token; the same 401 for an unknown email and a wrong password."""
+        return tokens(await identity.sessions.login(data.email, data.password, client_address(request)))
+
+    @post(
+        "/refresh",
+        summary="Trade a refresh token for a new pair (the old one is spent)",
+        status_code=HTTP_200_OK,
+        opt=public("the refresh token is the credential"),
+        responses=problem_responses(400, 401, 409, 413, 415, 422),
+    )
+    async def refresh(
+        self, request: AnyRequest, data: JSONBody[RefreshRequest], identity: NamedDependency[Identity]
+    ) -> Tokens:
+        """Rotation: reusing a spent token ends the session (409 within a few seconds, for a racing twin)."""
+        return tokens(await identity.sessions.refresh(data.refresh_token, client_address(request)))
+
+    @post(
+        "/logout",
+        summary="Sign out: end this session and its access token",
+        status_code=HTTP_204_NO_CONTENT,
+        opt=signed_in(),
+        security=PROTECTED,
+        responses=problem_responses(401, 403),
+    )
+    async def logout(self, request: AnyRequest, identity: NamedDependency[Identity]) -> None:
+        """Revokes the session's refresh tokens and this access token at once."""
+        await identity.sessions.logout(request.user, client_address(request))
+
+    @get(
+        "/me",
+        summary="Who the credentials belong to, and what they may do",
+        opt=authenticated(),
+        security=PROTECTED,
+        responses=problem_responses(401),
+    )
+    async def me(self, request: AnyRequest) -> Me:
+        """The person or API key making this request."""
+        principal: Principal = request.user
+        return Me(
+            principal.kind,
+            principal.id,
+            principal.label,
+            principal.user_id,
+            list(principal.roles),
+            sorted(principal.permissions),
+        )
+
+    @post(
+        "/me/password",
+        summary="Change one's own password (every other session ends)",
+        status_code=HTTP_200_OK,
+        opt=signed_in(),
+        security=PROTECTED,
+        responses=problem_responses(400, 401, 403, 413, 415, 422),
+    )
+    async def change_password(
+        self, request: AnyRequest, data: JSONBody[PasswordChange], identity: NamedDependency[Identity]
+    ) -> Tokens:
+        """New tokens for this session; every session, this one's old tokens included, ends."""
+        pair = await identity.sessions.change_password(
+            request.user, data.current_password, data.new_password, client_address(request)
+        )
+        return tokens(pair)

@@ -1,0 +1,226 @@
+"""The audit trail: append-only rows, each HMAC chained to the last, the head anchored outside the table."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.datadir import write_private_file
+from backend.db.engine import Database
+from backend.db.types import utc_now
+from backend.errors import BadRequest
+from backend.observability.audit_models import AuditEvent
+from backend.observability.request_id import current_request_id
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a user, an API key, the system (CLI, startup) or an anonymous client."""
+
+    type: str
+    id: str | None
+    label: str
+    client: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One thing to record."""
+
+    action: str
+    actor: Actor
+    outcome: str = "success"
+    target: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _row_material(row: AuditEvent, previous_hash: str) -> bytes:
+    fields = [
+        row.id,
+        row.at.isoformat(),
+        row.actor_type,
+        row.actor_id,
+        row.actor_label,
+        row.action,
+        row.target,
+        row.client,
+        row.request_id,
+        row.outcome,
+        row.details,
+        previous_hash,
+    ]
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What `audit verify` found."""
+
+    rows: int
+    anchored_position: int | None
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class AuditTrail:
+    """Appends and verifies the chain; the MAC key derives from the instance secret."""
+
+    def __init__(self, db: Database, key: bytes, anchor_path: Path) -> None:
+        self.db = db
+        self.key = key
+        self.anchor_path = anchor_path
+
+    def _mac(self, material: bytes) -> str:
+        return hmac.new(self.key, material, hashlib.sha256).hexdigest()
+
+    async def append(self, session: AsyncSession, entry: AuditEntry) -> AuditEvent:
+        """Add entry to the chain inside the caller's write transaction; the anchor moves after COMMIT."""
+        last = (
+            await session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+        ).first()
+        position, previous_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        row = AuditEvent(
+            id=position,
+            at=utc_now(),
+            actor_type=entry.actor.type,
+            actor_id=entry.actor.id,
+            actor_label=entry.actor.label[:254],
+            action=entry.action,
+            target=entry.target,
+            client=entry.actor.client,
+            request_id=current_request_id(),
+            outcome=entry.outcome,
+            details=entry.details,
+            hash="",
+        )
+        row.hash = self._mac(_row_material(row, previous_hash))
+        session.add(row)
+        # After COMMIT, not before: an anchor must never point at a row that was rolled back.
+        # No fsync: a crash can only leave the anchor behind the table, which verify accepts.
+        event.listen(session.sync_session, "after_commit", lambda _s: self._write_anchor(position, row.hash), once=True)
+        return row
+
+    async def record(self, entry: AuditEntry) -> None:
+        """Append entry in a transaction of its own (denials, failed logins)."""
+        async with self.db.write() as session:
+            await self.append(session, entry)
+
+    def _write_anchor(self, position: int, row_hash: str) -> None:
+        mac = self._mac(f"anchor:{position}:{row_hash}".encode())
+        payload = json.dumps({"position": position, "hash": row_hash, "mac": mac}).encode()
+        write_private_file(self.anchor_path, payload, durable=False)
+
+    def read_anchor(self) -> tuple[int, str] | None:
+        """The anchored (position, hash), None if nothing was anchored; raises ValueError if it was forged."""
+        if not self.anchor_path.exists():
+            return None
+        anchor = json.loads(self.anchor_path.read_text())
+        position, row_hash = int(anchor["position"]), str(anchor["hash"])
+        if not hmac.compare_digest(self._mac(f"anchor:{position}:{row_hash}".encode()), str(anchor["mac"])):
+            raise ValueError("the anchor's MAC does not match: it was edited")
+        return position, row_hash
+
+    async def verify(self) -> VerifyReport:
+        """Walk the whole chain and compare its head with the anchor."""
+        problems: list[str] = []
+        previous_hash = GENESIS
+        expected_position = 1
+        hashes: dict[int, str] = {}
+        count = 0
+        async with self.db.read() as session:
+            result = await session.stream_scalars(select(AuditEvent).order_by(AuditEvent.id))
+            async for row in result:
+                count += 1
+                if row.id != expected_position:
+                    problems.append(f"rows {expected_position}..{row.id - 1} are missing (deleted)")
+                    previous_hash = "?"
+                if previous_hash != "?" and not hmac.compare_digest(
+                    self._mac(_row_material(row, previous_hash)), row.hash
+                ):
+                    problems.append(f"row {row.id} does not match its MAC (edited, or its predecessor was)")
+                previous_hash = row.hash
+                hashes[row.id] = row.hash
+                expected_position = row.id + 1
+        last_position = expected_position - 1
+        try:
+            anchor = self.read_anchor()
+        except (ValueError, KeyError, TypeError) as exc:
+            problems.append(f"the anchor file is not valid: {exc}")
+            anchor = None
+        if anchor is not None:
+            position, row_hash = anchor
+            if last_position < position:
+                problems.append(
+                    f"the log ends at row {last_position} but row {position} was written: rows cut from the end"
+                )
+            elif hashes.get(position) != row_hash:
+                problems.append(f"row {position} differs from the anchored one")
+        elif count:
+            problems.append("rows exist but no anchor was written")
+        return VerifyReport(rows=count, anchored_position=anchor[0] if anchor else None, problems=problems)
+
+    async def page(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[AuditEvent], str | None]:
+        """Newest first; the rows and the cursor of the next page."""
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit + 1)
+        if cursor:
+            query = query.where(AuditEvent.id < decode_cursor(cursor))
+        if action:
+            # "user." matches every user action; "auth.login" exactly that one.
+            query = query.where(
+                AuditEvent.action.startswith(action, autoescape=True)
+                if action.endswith(".")
+                else AuditEvent.action == action
+            )
+        if actor:
+            query = query.where(AuditEvent.actor_label.icontains(actor, autoescape=True))
+        if outcome:
+            query = query.where(AuditEvent.outcome == outcome)
+        if since:
+            query = query.where(AuditEvent.at >= since)
+        if until:
+            query = query.where(AuditEvent.at < until)
+        async with self.db.read() as session:
+            rows = list((await session.scalars(query)).all())
+        next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+        return rows[:limit], next_cursor
+
+
+def encode_cursor(position: int) -> str:
+    """An opaque cursor for a chain position."""
+    return base64.urlsafe_b64encode(f"a:{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The position in a cursor, or BadRequest."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, number = text.partition(":")
+        if kind != "a":
+            raise ValueError(kind)
+        return int(number)
+    except ValueError:
+        raise BadRequest("The cursor is not one this API gave out.") from None
