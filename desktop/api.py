@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QObject, QUrl
+from PySide6.QtCore import QByteArray, QObject, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 TIMEOUT_MS = 10_000
@@ -55,13 +55,47 @@ def _error_from_reply(status: int, body: bytes, network_error: str) -> ApiError:
     )
 
 
+@dataclass
+class Session:
+    """The signed-in person's tokens (kept in memory only) and email."""
+
+    email: str
+    access_token: str
+    refresh_token: str
+
+
+@dataclass
+class _Call:
+    """A request, kept so that it can be sent again after a token refresh."""
+
+    method: str
+    path: str
+    on_success: OnSuccess
+    on_error: OnError | None
+    body: Any
+    retried: bool = False
+    sent_with: str | None = None  # the access token the call went out with
+
+
+# Calls that must never carry or trigger a refresh: they are how a session starts or renews.
+NO_REFRESH_PATHS = ("/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/setup")
+
+
 def _receiver_alive(callback: Callable[..., object]) -> bool:
     receiver = getattr(callback, "__self__", None)
     return not isinstance(receiver, QObject) or shiboken6.isValid(receiver)
 
 
 class ApiClient(QObject):
-    """Typed, non-blocking calls to the Outpost API; results arrive through callbacks."""
+    """Typed, non-blocking calls to the Outpost API; results arrive through callbacks.
+
+    A signed-in session's access token goes on every call. When one comes back 401, the client
+    refreshes once (one refresh at a time: the others wait for it) and sends the waiting calls again;
+    if the refresh fails, the session is over and `signed_out` tells the window to ask for a login.
+    """
+
+    signed_in = Signal(str)  # email
+    signed_out = Signal(str)  # why
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +103,31 @@ class ApiClient(QObject):
         self._in_flight: set[QNetworkReply] = set()
         self._closed = False
         self.base_url = ""
+        self.session: Session | None = None
+        self._refreshing = False
+        self._waiting: list[_Call] = []
+
+    def start_session(self, email: str, tokens: dict[str, Any]) -> None:
+        """Keep the tokens of a sign-in and announce it."""
+        self.session = Session(email, str(tokens["access_token"]), str(tokens["refresh_token"]))
+        self.signed_in.emit(email)
+
+    def end_session(self, reason: str) -> None:
+        """Forget the tokens; calls waiting on a refresh fail with reason."""
+        if self.session is None:
+            return
+        self.session = None
+        waiting, self._waiting = self._waiting, []
+        for call in waiting:
+            if call.on_error and _receiver_alive(call.on_success):
+                call.on_error(ApiError(401, reason, type="signed-out"))
+        self.signed_out.emit(reason)
+
+    def sign_out(self) -> None:
+        """End the session on the backend too (best effort) and locally at once."""
+        if self.session is not None:
+            self.request("POST", "/api/v1/auth/logout", lambda _d: None, lambda _e: None)
+        self.end_session("You signed out.")
 
     def close(self) -> None:
         """Abandon every request in flight (their callbacks never run) and refuse new ones."""
@@ -92,25 +151,67 @@ class ApiClient(QObject):
         body: Any = None,
     ) -> QNetworkReply | None:
         """Send one request; exactly one of the callbacks runs later on the GUI thread."""
+        return self._send(_Call(method, path, on_success, on_error, body))
+
+    def _send(self, call: _Call) -> QNetworkReply | None:
         if self._closed:
             return None
         if not self.base_url:
-            if on_error:
-                on_error(ApiError(0, "No backend is connected yet.", type="network"))
+            if call.on_error:
+                call.on_error(ApiError(0, "No backend is connected yet.", type="network"))
             return None
+        if self._refreshing and self._renewable(call):
+            self._waiting.append(call)  # sent with the new token once the refresh is back
+            return None
+        method, path, body = call.method, call.path, call.body
         request = QNetworkRequest(QUrl(self.base_url + path))
         request.setTransferTimeout(TIMEOUT_MS)
         request.setRawHeader(b"Accept", b"application/json, application/problem+json")
+        if self.session is not None and not path.startswith(NO_REFRESH_PATHS):
+            call.sent_with = self.session.access_token
+            request.setRawHeader(b"Authorization", f"Bearer {self.session.access_token}".encode())
         payload = QByteArray()
         if body is not None:
             request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, "application/json")
             payload = QByteArray(json.dumps(body).encode())
         reply = self._manager.sendCustomRequest(request, method.encode(), payload)
         self._in_flight.add(reply)
-        reply.finished.connect(lambda: self._finish(reply, on_success, on_error))
+        reply.finished.connect(lambda: self._finish(reply, call))
         return reply
 
-    def _finish(self, reply: QNetworkReply, on_success: OnSuccess, on_error: OnError | None) -> None:
+    def _renewable(self, call: _Call) -> bool:
+        return self.session is not None and not call.path.startswith(NO_REFRESH_PATHS)
+
+    def _refresh(self) -> None:
+        """Trade the refresh token for new ones, once, then resend what waited."""
+        session = self.session
+        if session is None or self._refreshing:
+            return
+        self._refreshing = True
+
+        def renewed(tokens: Any) -> None:
+            self._refreshing = False
+            if self.session is not session:
+                return
+            session.access_token, session.refresh_token = str(tokens["access_token"]), str(tokens["refresh_token"])
+            waiting, self._waiting = self._waiting, []
+            for call in waiting:
+                self._send(call)
+
+        def failed(error: ApiError) -> None:
+            self._refreshing = False
+            if error.status == 0:  # the backend is away, the session may still be good: fail these calls only
+                waiting, self._waiting = self._waiting, []
+                for call in waiting:
+                    if call.on_error:
+                        call.on_error(error)
+                return
+            self.end_session("Your session has ended; sign in again.")
+
+        self.request("POST", "/api/v1/auth/refresh", renewed, failed, body={"refresh_token": session.refresh_token})
+
+    def _finish(self, reply: QNetworkReply, call: _Call) -> None:
+        on_success, on_error = call.on_success, call.on_error
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute) or 0
         body = bytes(reply.readAll().data())
         network_error = reply.errorString()
@@ -118,6 +219,15 @@ class ApiClient(QObject):
         self._in_flight.discard(reply)
         if not _receiver_alive(on_success):
             return  # the page that asked was closed while the request was in flight
+        if status == 401 and self._renewable(call) and not call.retried:
+            call.retried = True
+            assert self.session is not None
+            if call.sent_with != self.session.access_token:
+                self._send(call)  # a refresh happened while this call was out: just send it again
+                return
+            self._waiting.append(call)
+            self._refresh()
+            return
         if 200 <= status < 300:
             try:
                 data = json.loads(body) if body else None

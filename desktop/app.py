@@ -10,15 +10,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
-from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QMessageLogContext, QSettings, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop.api import ApiClient
 from desktop.backend_host import BackendHost
 from desktop.main_window import MainWindow
+from desktop.pages.api_keys import ApiKeysPage
+from desktop.pages.audit import AuditPage
 from desktop.pages.dashboard import DashboardPage
+from desktop.pages.roles import RolesPage
+from desktop.pages.users import UsersPage
 from desktop.resources import resource_path, stylesheet
+from desktop.sign_in import SignInFlow
 
 logger = logging.getLogger("outpost.console")
 
@@ -38,17 +43,28 @@ class Console:
     api: ApiClient
     host: BackendHost
     dashboard: DashboardPage
+    users: UsersPage
+    roles: RolesPage
+    api_keys: ApiKeysPage
+    audit: AuditPage
     window: MainWindow
+    sign_in: SignInFlow
 
 
 def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
     """Create the console's parts (a QApplication must exist); nothing starts yet."""
     api = ApiClient()
     host = BackendHost(api, data_dir, command=command)
-    dashboard = DashboardPage(api)
-    host.connected.connect(lambda _url: dashboard.start())
-    window = MainWindow(api, host, [dashboard])
-    return Console(api, host, dashboard, window)
+    pages = (DashboardPage(api), UsersPage(api), RolesPage(api), ApiKeysPage(api), AuditPage(api))
+    window = MainWindow(api, host, list(pages))
+    # The email of the last sign-in is remembered beside the data it belongs to; passwords never are.
+    remembered = QSettings(str(data_dir / "console.ini"), QSettings.Format.IniFormat)
+    sign_in = SignInFlow(api, remembered, window)
+    host.connected.connect(lambda _url: sign_in.start())
+    for page in pages:
+        api.signed_in.connect(lambda _email, page=page: page.start())
+        api.signed_out.connect(lambda _reason, page=page: page.stop())
+    return Console(api, host, *pages, window, sign_in)
 
 
 def quiet_offscreen_warnings(_kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -72,6 +73,16 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_dot)
         self.statusBar().addWidget(self.status_text, 1)
         self.statusBar().addPermanentWidget(self.status_url)
+        self.account = QLabel()
+        self.account.setObjectName("statusAccount")
+        self.sign_out_button = QPushButton("Sign out")
+        self.sign_out_button.setObjectName("signOut")
+        self.sign_out_button.clicked.connect(api.sign_out)
+        self.sign_out_button.hide()
+        self.statusBar().addPermanentWidget(self.account)
+        self.statusBar().addPermanentWidget(self.sign_out_button)
+        api.signed_in.connect(self.show_account)
+        api.signed_out.connect(lambda _reason: self.show_account(""))
         host.state_changed.connect(self.show_state)
         self.show_state(host.state.value, host.detail)
 
@@ -82,6 +93,11 @@ class MainWindow(QMainWindow):
                 self.nav.setCurrentRow(row)
                 return page
         raise KeyError(title)
+
+    def show_account(self, email: str) -> None:
+        """Who is signed in, with the way out."""
+        self.account.setText(f"Signed in as {email}" if email else "")
+        self.sign_out_button.setVisible(bool(email))
 
     def show_state(self, state: str, detail: str) -> None:
         """Reflect the backend connection in the status bar."""

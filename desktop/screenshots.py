@@ -1,51 +1,150 @@
-"""`python -m desktop.screenshots OUTDIR`: a real backend on a temporary data dir, a PNG of every page."""
+"""`python -m desktop.screenshots OUTDIR`: a real backend on a temporary data dir, a PNG of every page and dialog."""
 
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEventLoop, QTimer, SignalInstance
+from PySide6.QtWidgets import QApplication, QWidget
 
 WAIT_S = 60
+ADMIN = ("ada@field.example", "Ada Lovelace", "screenshots need a long passphrase")
 
 
-def wait_for(signal: SignalInstance, timeout_s: float = WAIT_S) -> bool:
-    """Run the event loop until the signal fires or the time is up; True if it fired."""
+def wait_for(signal: SignalInstance, timeout_s: float = WAIT_S, start: Callable[[], object] | None = None) -> Any:
+    """Run the event loop until the signal fires (start() is called once connected); its first argument."""
     loop = QEventLoop()
-    fired: list[bool] = []
-    signal.connect(lambda *args: (fired.append(True), loop.quit()))
+    fired: list[Any] = []
+    signal.connect(lambda *args: (fired.append(args[0] if args else True), loop.quit()))
+    if start is not None:
+        start()
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if not fired:
+        loop.exec()
+    if not fired:
+        raise RuntimeError(f"timed out after {timeout_s} s waiting for {signal}")
+    return fired[0]
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = WAIT_S) -> None:
+    """Run the event loop until condition() holds, checking every 20 ms."""
+    loop = QEventLoop()
+    ticker = QTimer(interval=20)
+    ticker.timeout.connect(lambda: condition() and loop.quit())
+    ticker.start()
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     loop.exec()
-    return bool(fired)
+    ticker.stop()
+    if not condition():
+        raise RuntimeError(f"timed out after {timeout_s} s waiting for {condition}")
+
+
+def settle(app: QApplication, rounds: int = 5) -> None:
+    """Let pending paints and replies run."""
+    for _ in range(rounds):
+        app.processEvents()
+
+
+def call(api: Any, method: str, path: str, body: Any = None) -> Any:
+    """A blocking API call for seeding (the event loop keeps running meanwhile)."""
+    loop = QEventLoop()
+    result: list[Any] = []
+    done = lambda outcome: (result.append(outcome), loop.quit())  # noqa: E731
+    api.request(method, path, done, done, body)
+    QTimer.singleShot(WAIT_S * 1000, loop.quit)
+    loop.exec()
+    if not result or not isinstance(result[0], dict | list | type(None)):
+        raise RuntimeError(f"{method} {path} failed: {result}")
+    return result[0]
 
 
 def take_screenshots(out_dir: Path) -> list[Path]:
-    """Render every page against a live backend; the paths written."""
+    """Render every page and dialog against a live, seeded backend; the paths written."""
     from desktop.app import application, build_console
 
     app = application()
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
+
+    def shoot(widget: QWidget, name: str) -> None:
+        settle(app)
+        path = out_dir / f"{name}.png"
+        widget.grab().save(str(path))
+        written.append(path)
+
     with tempfile.TemporaryDirectory(prefix="outpost-shots-") as data_dir:
         console = build_console(Path(data_dir))
         console.window.resize(1200, 760)
         console.window.show()
-        console.host.start()
         try:
-            if not wait_for(console.dashboard.refreshed):
-                raise RuntimeError("the backend did not come up: " + " | ".join(console.host.stderr_tail))
+            first = wait_for(console.sign_in.dialog_shown, start=console.host.start)
+            first.set_value("email", ADMIN[0])
+            first.set_value("display_name", ADMIN[1])
+            first.set_value("password", "short")
+            first.set_value("confirm", "short")
+            first.submit_button.click()
+            wait_until(first.submit_button.isEnabled)  # the API's answer re-enables the form
+            shoot(first, "dialog-first-admin-error")
+            first.set_value("password", ADMIN[2])
+            first.set_value("confirm", ADMIN[2])
+            wait_for(console.dashboard.refreshed, start=first.submit_button.click)
+            _seed(console.api)
             for page in console.window.pages:
                 console.window.show_page(page.title)
-                app.processEvents()
-                path = out_dir / f"{page.title.lower().replace(' ', '-')}.png"
-                console.window.grab().save(str(path))
-                written.append(path)
+                loaded = getattr(page, "loaded", None)
+                if loaded is not None:
+                    wait_for(loaded, start=page.refresh)
+                shoot(console.window, page.title.lower().replace(" ", "-"))
+            _dialogs(console, shoot)
         finally:
             console.host.stop()
     return written
+
+
+def _seed(api: Any) -> None:
+    """A few users, a custom role and API keys, so the pages show what they are for."""
+    call(api, "POST", "/api/v1/roles", {"name": "inspector", "description": "Field inspections", "permissions": []})
+    call(api, "PATCH", "/api/v1/roles/inspector", {"permissions": ["records:read", "records:write:inspections"]})
+    for email, name, roles in [
+        ("bo@field.example", "Bo Okafor", ["editor"]),
+        ("chen@field.example", "Chen Wei", ["viewer", "inspector"]),
+        ("dara@field.example", "Dara Quinn", ["viewer"]),
+    ]:
+        call(api, "POST", "/api/v1/users", {"email": email, "display_name": name, "password": ADMIN[2], "roles": roles})
+    call(api, "POST", "/api/v1/api-keys", {"name": "nightly export", "scopes": ["records:read"]})
+    created = call(api, "POST", "/api/v1/api-keys", {"name": "old sync script", "scopes": ["system:read"]})
+    call(api, "DELETE", f"/api/v1/api-keys/{created['api_key']['id']}")
+
+
+def _dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
+    """The dialogs of the pages, and the login dialog after signing out."""
+    console.window.show_page("Users")
+    console.users.new_user()
+    dialog = console.users.dialog
+    dialog.set_value("email", "not-an-email")
+    dialog.set_value("display_name", "Eve")
+    dialog.set_value("password", "password1234")
+    dialog.submit_button.click()
+    wait_until(dialog.submit_button.isEnabled)
+    shoot(dialog, "dialog-new-user-errors")
+    dialog.reject()
+    console.window.show_page("API keys")
+    console.api_keys.new_key()
+    dialog = console.api_keys.dialog
+    dialog.set_value("name", "inspection sync")
+    dialog.set_value("scopes", ["records:read", "records:write"])
+    shoot(dialog, "dialog-new-api-key")
+    wait_for(console.api_keys.loaded, start=dialog.submit_button.click)
+    shoot(console.api_keys.dialog, "dialog-api-key-secret")
+    console.api_keys.dialog.accept()
+    console.window.show_page("Dashboard")
+    login = wait_for(console.sign_in.dialog_shown, start=console.api.sign_out)
+    shoot(login, "dialog-sign-in")
 
 
 def main() -> int:

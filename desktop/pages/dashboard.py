@@ -125,6 +125,10 @@ class DashboardPage(QWidget):
         self.refresh()
         self._timer.start()
 
+    def stop(self) -> None:
+        """Stop refreshing (signed out)."""
+        self._timer.stop()
+
     def refresh(self) -> None:
         """Ask the backend for its facts and readiness."""
         if self._pending:

@@ -9,6 +9,20 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Console, application, build_console
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+
+def sign_in_through_dialog(console: Console, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
+    """Fill whichever sign-in dialog is open (first administrator or login) and submit it."""
+    dialog = console.sign_in.dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    dialog.set_value("email", email)
+    dialog.set_value("password", password)
+    if "confirm" in dialog.inputs:
+        dialog.set_value("display_name", "Ada Admin")
+        dialog.set_value("confirm", password)
+    dialog.submit_button.click()
 
 
 @pytest.fixture

@@ -9,29 +9,33 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from backend import __version__
+from backend.db.migrate import head_revision
 from desktop.api import ApiError
 from desktop.app import Console, application, build_console
 from desktop.backend_host import HostState
 from tests.backend_process import BackendProcess
+from tests.desktop.conftest import sign_in_through_dialog
 
 START_TIMEOUT_MS = 60_000
 
 
 def start_and_wait_for_dashboard(qtbot: QtBot, console: Console) -> None:
     console.window.show()
-    with qtbot.waitSignal(console.dashboard.refreshed, timeout=START_TIMEOUT_MS):
+    with qtbot.waitSignal(console.sign_in.dialog_shown, timeout=START_TIMEOUT_MS):
         console.host.start()
+    with qtbot.waitSignal(console.dashboard.refreshed, timeout=START_TIMEOUT_MS):
+        sign_in_through_dialog(console)
 
 
 def test_dashboard_shows_the_backends_facts(qtbot: QtBot, console: Console) -> None:
     start_and_wait_for_dashboard(qtbot, console)
     assert console.dashboard.version_card.value.text() == f"Outpost {__version__}"
     assert console.dashboard.data_dir_card.value.text() == str(console.host.data_dir)
-    assert console.dashboard.revision_card.value.text() == "0001"
+    assert console.dashboard.revision_card.value.text() == head_revision()
     assert console.dashboard.size_card.value.text().endswith("KiB")
     pill, detail = console.dashboard.readiness_rows["database"]
     assert pill.text() == "Ready"
-    assert detail.text() == "schema revision 0001"
+    assert detail.text() == f"schema revision {head_revision()}"
     assert console.window.status_text.text() == "Connected"
     assert console.window.status_url.text() == console.host.url
     assert not console.host.attached

@@ -1,0 +1,1 @@
+"""Table models: rows from the API, shown by column specs."""

@@ -1,0 +1,176 @@
+"""API keys: create (the secret is shown once, with a copy button), list, revoke."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.api import ApiClient
+from desktop.models.rows_model import Column, short_time
+from desktop.pages.list_page import ListPage
+from desktop.widgets.form_dialog import FormDialog, FormField
+
+EXPIRY_CHOICES = [("never", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
+
+
+def key_state(key: dict[str, Any]) -> str:
+    """Active, Revoked or Expired."""
+    if key["revoked_at"]:
+        return "Revoked"
+    if key["expires_at"] and datetime.fromisoformat(key["expires_at"].replace("Z", "+00:00")) <= datetime.now(UTC):
+        return "Expired"
+    return "Active"
+
+
+COLUMNS = [
+    Column("Name", lambda k: k["name"]),
+    Column("Prefix", lambda k: k["prefix"]),
+    Column("Scopes", lambda k: ", ".join(k["scopes"])),
+    Column("Owner", lambda k: k["owner_email"]),
+    Column("State", key_state, lambda k: None if key_state(k) == "Active" else "#a4262c"),
+    Column("Last used", lambda k: short_time(k["last_used_at"]) or "never"),
+    Column("Expires", lambda k: short_time(k["expires_at"]) or "never"),
+    Column("Created", lambda k: short_time(k["created_at"])),
+]
+
+
+class SecretDialog(QDialog):
+    """The new key, shown this once, with a copy button."""
+
+    def __init__(self, key: str, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("API key created")
+        self.setMinimumWidth(560)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(22, 18, 22, 16)
+        layout.setSpacing(10)
+        heading = QLabel(f"API key “{name}” created")
+        heading.setObjectName("dialogTitle")
+        warning = QLabel("Copy it now: this is the only time it is shown. Outpost keeps only a digest of it.")
+        warning.setObjectName("banner")
+        warning.setWordWrap(True)
+        self.secret = QLineEdit(key)
+        self.secret.setObjectName("secret")
+        self.secret.setReadOnly(True)
+        self.copy_button = QPushButton("Copy to clipboard")
+        self.copy_button.setObjectName("primary")
+        self.copy_button.clicked.connect(self.copy)
+        usage = QLabel("Send it as the X-API-Key header (or Authorization: Bearer) from your program.")
+        usage.setObjectName("pageSubtitle")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.accept)
+        for widget in (heading, warning, self.secret, self.copy_button, usage, buttons):
+            layout.addWidget(widget)
+
+    def copy(self) -> None:
+        """Put the key on the clipboard."""
+        QApplication.clipboard().setText(self.secret.text())
+        self.copy_button.setText("Copied")
+
+
+class ApiKeysPage(ListPage):
+    """The signed-in person's API keys (everyone's, for an administrator)."""
+
+    title = "API keys"
+    subtitle = "Credentials for programs that call this instance's API."
+
+    def __init__(self, api: ApiClient, parent: QWidget | None = None) -> None:
+        super().__init__(api, COLUMNS, parent)
+        self.add_table()
+        self.new_button = self.header.add_button("New key…", "primary")
+        self.revoke_button = self.header.add_button("Revoke…")
+        self.new_button.clicked.connect(self.new_key)
+        self.revoke_button.clicked.connect(self.revoke)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.permissions: list[str] = []
+        self.catalogue: dict[str, str] = {}
+        self.dialog: QDialog | None = None
+        self._selection_changed()
+
+    def path(self) -> str:
+        return "/api/v1/api-keys?everyone=true"
+
+    def refresh(self) -> None:
+        super().refresh()
+        self.api.get("/api/v1/auth/me", self._me_loaded, lambda _e: None)
+        self.api.get(
+            "/api/v1/roles", lambda data: setattr(self, "catalogue", data.get("permissions") or {}), lambda _e: None
+        )
+
+    def _me_loaded(self, data: dict[str, Any]) -> None:
+        self.permissions = list(data.get("permissions") or [])
+
+    def _selection_changed(self, *_args: object) -> None:
+        key = self.selected()
+        self.revoke_button.setEnabled(key is not None and key_state(key) == "Active")
+
+    def scope_options(self) -> list[tuple[str, str]]:
+        """The scopes one may give a key: one's own permissions (all of them, for an administrator)."""
+        if "*" in self.permissions:
+            return [("*", "* — everything the owner may do"), *((p, f"{p} — {d}") for p, d in self.catalogue.items())]
+        return [(p, f"{p} — {self.catalogue.get(p, '')}".rstrip(" —")) for p in self.permissions]
+
+    def new_key(self) -> None:
+        """Ask for a name, scopes and expiry; then show the secret once."""
+        dialog = FormDialog(
+            "New API key",
+            "A key can do at most what you can; give it only the scopes its program needs.",
+            [
+                FormField("name", "Name", help="What uses it, e.g. “inspection sync script”."),
+                FormField("scopes", "Scopes", "checks", options=self.scope_options()),
+                FormField("expires", "Expires", "choice", value="90", options=EXPIRY_CHOICES),
+            ],
+            "Create key",
+            lambda values: self._create(dialog, values),
+            self,
+        )
+        self.dialog = dialog
+        dialog.open()
+
+    def _create(self, dialog: FormDialog, values: dict[str, Any]) -> None:
+        expires = values.pop("expires")
+        if expires != "never":
+            values["expires_at"] = (datetime.now(UTC) + timedelta(days=int(expires))).isoformat()
+
+        def created(data: dict[str, Any]) -> None:
+            dialog.succeed()
+            self.refresh()
+            self.dialog = SecretDialog(data["key"], data["api_key"]["name"], self)
+            self.dialog.open()
+
+        self.api.request("POST", "/api/v1/api-keys", created, dialog.show_error, body=values)
+
+    def revoke(self) -> None:
+        """Revoke the selected key after a confirmation."""
+        key = self.selected()
+        if key is None:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Revoke API key",
+            f"Revoke “{key['name']}” ({key['prefix']})? Programs using it stop working at once.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        confirm = box.button(QMessageBox.StandardButton.Yes)
+        confirm.setText("Revoke")
+        path = f"/api/v1/api-keys/{key['id']}"
+        box.buttonClicked.connect(
+            lambda button: (
+                button is confirm and self.api.request("DELETE", path, lambda _d: self.refresh(), self._failed)
+            )
+        )
+        self.dialog = box
+        box.open()

@@ -1,0 +1,118 @@
+"""Signing in: the first-administrator dialog on a new instance, the login dialog otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtWidgets import QWidget
+
+from desktop.api import ApiClient, ApiError
+from desktop.widgets.form_dialog import FormDialog, FormField
+
+LAST_EMAIL = "sign_in/last_email"
+
+
+class SignInFlow(QObject):
+    """Asks for credentials whenever the console has a backend but no session."""
+
+    dialog_shown = Signal(object)  # the FormDialog now open
+
+    def __init__(self, api: ApiClient, remembered: QSettings, parent_window: QWidget) -> None:
+        super().__init__(parent_window)
+        self.api = api
+        self.remembered = remembered
+        self.window = parent_window
+        self.dialog: FormDialog | None = None
+        self._reason = ""
+        api.signed_out.connect(self._signed_out)
+
+    def start(self) -> None:
+        """Find out whether the instance has users yet, then open the right dialog."""
+        if self.api.session is not None or (self.dialog is not None and self.dialog.isVisible()):
+            return
+        self.api.get("/api/v1/setup", self._setup_state, self._setup_state_failed)
+
+    def _signed_out(self, reason: str) -> None:
+        self._reason = reason
+        self.start()
+
+    def _setup_state(self, data: dict[str, Any]) -> None:
+        if data.get("needs_first_admin"):
+            self._first_admin()
+        else:
+            self._login()
+
+    def _setup_state_failed(self, error: ApiError) -> None:
+        self._login()  # the login dialog shows the backend's trouble when it is used
+
+    def _open(self, dialog: FormDialog) -> None:
+        if self.dialog is not None:
+            self.dialog.rejected.disconnect()  # replaced, not cancelled: the window stays
+            self.dialog.close()
+        self.dialog = dialog
+        dialog.rejected.connect(self.window.close)  # no way into the console without signing in
+        dialog.open()
+        self.dialog_shown.emit(dialog)
+
+    def _login(self) -> None:
+        email = str(self.remembered.value(LAST_EMAIL, "") or "")
+        intro = self._reason or "Sign in to manage this Outpost instance."
+        self._reason = ""
+        dialog = FormDialog(
+            "Sign in",
+            intro,
+            [FormField("email", "Email", "email", value=email), FormField("password", "Password", "password")],
+            "Sign in",
+            lambda values: self._submit_login(dialog, values),
+            self.window,
+        )
+        self._open(dialog)
+        if email:
+            dialog.inputs["password"].setFocus()
+
+    def _submit_login(self, dialog: FormDialog, values: dict[str, Any]) -> None:
+        email = str(values["email"]).strip()
+
+        def signed_in(tokens: dict[str, Any]) -> None:
+            self.remembered.setValue(LAST_EMAIL, email)  # the email, never the password
+            self.remembered.sync()
+            dialog.succeed()
+            self.api.start_session(email, tokens)
+
+        self.api.request(
+            "POST",
+            "/api/v1/auth/login",
+            signed_in,
+            dialog.show_error,
+            body={"email": email, "password": values["password"]},
+        )
+
+    def _first_admin(self) -> None:
+        dialog = FormDialog(
+            "Create the first administrator",
+            "This Outpost instance has no users yet. The account you create now can manage everything; "
+            "there are no default credentials.",
+            [
+                FormField("email", "Email", "email"),
+                FormField("display_name", "Name", "text"),
+                FormField("password", "Password", "password", help="At least 12 characters, not a common password."),
+                FormField("confirm", "Password again", "password"),
+            ],
+            "Create and sign in",
+            lambda values: self._submit_first_admin(dialog, values),
+            self.window,
+        )
+        self._open(dialog)
+
+    def _submit_first_admin(self, dialog: FormDialog, values: dict[str, Any]) -> None:
+        if values["password"] != values["confirm"]:
+            dialog.show_error(
+                ApiError(422, "", errors=[{"field": "confirm", "message": "does not match the password"}])
+            )
+            return
+        email = str(values["email"]).strip()
+        body = {"email": email, "display_name": values["display_name"], "password": values["password"]}
+        self.api.request(
+            "POST", "/api/v1/setup", lambda _user: self._submit_login(dialog, values), dialog.show_error, body=body
+        )

@@ -1,0 +1,198 @@
+"""A dialog of labelled fields whose API errors appear under the field they concern."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.api import ApiError
+
+FieldKind = Literal["text", "email", "password", "checks", "choice"]
+
+
+@dataclass
+class FormField:
+    """One input: its API name, label, kind, and for checks/choice the options."""
+
+    name: str
+    label: str
+    kind: FieldKind = "text"
+    value: Any = None
+    options: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
+    help: str = ""
+
+
+class FormDialog(QDialog):
+    """Fields, a general error line, and OK/Cancel; submit hands the values to a callback that calls the API."""
+
+    submitted = Signal(dict)
+
+    def __init__(
+        self,
+        title: str,
+        intro: str,
+        fields: list[FormField],
+        submit_label: str,
+        on_submit: Callable[[dict[str, Any]], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setObjectName("formDialog")
+        self.setMinimumWidth(440)
+        self.on_submit = on_submit
+        self.inputs: dict[str, QWidget] = {}
+        self.field_errors: dict[str, QLabel] = {}
+        self.fields = {f.name: f for f in fields}
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(22, 18, 22, 16)
+        layout.setSpacing(4)
+        heading = QLabel(title)
+        heading.setObjectName("dialogTitle")
+        layout.addWidget(heading)
+        if intro:
+            text = QLabel(intro)
+            text.setWordWrap(True)
+            text.setObjectName("dialogIntro")
+            layout.addWidget(text)
+        for spec in fields:
+            label = QLabel(spec.label)
+            label.setObjectName("fieldLabel")
+            widget = self._make_input(spec)
+            label.setBuddy(widget)
+            layout.addWidget(label)
+            layout.addWidget(widget)
+            if spec.help:
+                hint = QLabel(spec.help)
+                hint.setObjectName("fieldHelp")
+                hint.setWordWrap(True)
+                layout.addWidget(hint)
+            error = QLabel()
+            error.setObjectName("fieldError")
+            error.setWordWrap(True)
+            error.hide()
+            layout.addWidget(error)
+            self.inputs[spec.name] = widget
+            self.field_errors[spec.name] = error
+        self.general_error = QLabel()
+        self.general_error.setObjectName("formError")
+        self.general_error.setWordWrap(True)
+        self.general_error.hide()
+        layout.addWidget(self.general_error)
+        layout.addSpacing(8)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.submit_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.submit_button.setText(submit_label)
+        self.submit_button.setObjectName("primary")
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+    def _make_input(self, spec: FormField) -> QWidget:
+        if spec.kind == "checks":
+            checks = QListWidget()
+            checks.setObjectName(f"field_{spec.name}")
+            chosen = set(spec.value or [])
+            for value, text in spec.options:
+                item = QListWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, value)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if value in chosen else Qt.CheckState.Unchecked)
+                checks.addItem(item)
+            rows = max(len(spec.options), 2)
+            row_height = max(checks.sizeHintForRow(0), 20)
+            checks.setFixedHeight(min(240, row_height * rows + 2 * checks.frameWidth() + 8))
+            return checks
+        if spec.kind == "choice":
+            combo = QComboBox()
+            combo.setObjectName(f"field_{spec.name}")
+            for value, text in spec.options:
+                combo.addItem(text, value)
+            if spec.value is not None:
+                combo.setCurrentIndex(max(0, combo.findData(spec.value)))
+            return combo
+        line = QLineEdit()
+        line.setObjectName(f"field_{spec.name}")
+        if spec.kind == "password":
+            line.setEchoMode(QLineEdit.EchoMode.Password)
+        if spec.value:
+            line.setText(str(spec.value))
+        line.returnPressed.connect(self.submit)
+        return line
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Fill a field (tests and callers that prefill)."""
+        widget = self.inputs[name]
+        if isinstance(widget, QLineEdit):
+            widget.setText(str(value))
+        elif isinstance(widget, QComboBox):
+            widget.setCurrentIndex(max(0, widget.findData(value)))
+        elif isinstance(widget, QListWidget):
+            for row in range(widget.count()):
+                item = widget.item(row)
+                checked = item.data(Qt.ItemDataRole.UserRole) in set(value)
+                item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def values(self) -> dict[str, Any]:
+        """Every field's current value."""
+        result: dict[str, Any] = {}
+        for name, widget in self.inputs.items():
+            if isinstance(widget, QLineEdit):
+                result[name] = widget.text()
+            elif isinstance(widget, QComboBox):
+                result[name] = widget.currentData()
+            elif isinstance(widget, QListWidget):
+                result[name] = [
+                    widget.item(row).data(Qt.ItemDataRole.UserRole)
+                    for row in range(widget.count())
+                    if widget.item(row).checkState() == Qt.CheckState.Checked
+                ]
+        return result
+
+    def submit(self) -> None:
+        """Clear old errors, lock the form, and hand the values over."""
+        self.clear_errors()
+        self.submit_button.setEnabled(False)
+        values = self.values()
+        self.submitted.emit(values)
+        self.on_submit(values)
+
+    def clear_errors(self) -> None:
+        """Hide every error line."""
+        for label in [*self.field_errors.values(), self.general_error]:
+            label.clear()
+            label.hide()
+
+    def show_error(self, error: ApiError) -> None:
+        """Field errors under their fields, the rest on the general line; the form unlocks."""
+        self.submit_button.setEnabled(True)
+        unplaced = []
+        for field_name, message in error.field_errors().items():
+            label = self.field_errors.get(field_name)
+            if label is None:
+                unplaced.append(f"{field_name}: {message}")
+                continue
+            label.setText(f"{self.fields[field_name].label} {message}.")
+            label.show()
+        if unplaced or not error.errors:
+            self.general_error.setText(" ".join([error.detail, *unplaced]))
+            self.general_error.show()
+
+    def succeed(self) -> None:
+        """Close the dialog as accepted."""
+        self.accept()

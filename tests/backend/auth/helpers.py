@@ -1,0 +1,191 @@
+"""Helpers of the identity and access tests: a running instance, people, tokens, the database, problem replies."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from backend.app import create_app
+from backend.auth.identity import Identity
+from backend.auth.tokens import AUDIENCE, ISSUER, derive_key
+from backend.datadir import load_or_create_secret
+from backend.errors import PROBLEM_JSON
+from backend.settings import Settings, load_settings
+from backend.startup import prepare_data_dir
+from tests.conftest import ADMIN_EMAIL, TEST_HOST, sign_in_first_admin
+
+# Passes the policy for every email used in these tests (no email local part of 4+ letters in it).
+PASSWORD = "correct horse battery staple 7"
+CHALLENGE = 'Bearer realm="outpost"'
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header for a bearer token (an access JWT or an API key)."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """Assert an RFC 9457 problem reply with this status; its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body = response.json()
+    assert body["status"] == status
+    return body
+
+
+def assert_unauthorized(response: httpx.Response) -> dict[str, Any]:
+    """A 401 problem that tells the client how to authenticate."""
+    body = assert_problem(response, 401)
+    assert response.headers["www-authenticate"] == CHALLENGE
+    return body
+
+
+def field_errors(body: dict[str, Any]) -> set[str]:
+    """The fields a 422 problem names."""
+    return {error["field"] for error in body.get("errors", [])}
+
+
+def db_time(moment: datetime) -> str:
+    """A UTC moment as the database stores it (SQLite keeps datetimes as text)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as JWTs use."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class Person:
+    """A signed-in user: their id, email and current tokens."""
+
+    id: str
+    email: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.access_token)
+
+
+class Instance:
+    """A running app (in-process) with its first administrator signed in, and ways to look inside."""
+
+    def __init__(self, client: TestClient[Litestar], settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.admin = sign_in_first_admin(client)
+        self.admin_id: str = client.get("/api/v1/auth/me", headers=self.admin).json()["id"]
+
+    @property
+    def identity(self) -> Identity:
+        return self.client.app.state.identity
+
+    @property
+    def secret(self) -> bytes:
+        return load_or_create_secret(self.settings.paths, self.settings.secret_file, self.settings.secret_key)
+
+    @property
+    def signing_key(self) -> str:
+        """The key the app signs and checks access tokens with."""
+        return derive_key(self.secret, "jwt").hex()
+
+    def call(self, function: Any, *args: Any) -> Any:
+        """Run an async function of the app's services on the app's own event loop."""
+        with self.client.portal() as portal:
+            return portal.call(function, *args)
+
+    def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement on the real database file, committed; its rows."""
+        with closing(sqlite3.connect(self.settings.paths.database, timeout=10)) as db, db:
+            return db.execute(statement, params).fetchall()
+
+    def create_user(self, email: str, roles: list[str] | tuple[str, ...] = (), password: str = PASSWORD) -> str:
+        """A new user made by the administrator; their id."""
+        response = self.client.post(
+            "/api/v1/users", json={"email": email, "password": password, "roles": list(roles)}, headers=self.admin
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def login(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
+        """The tokens of a successful sign-in."""
+        response = self.client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def sign_in(self, email: str, roles: list[str] | tuple[str, ...] = ()) -> Person:
+        """Create a user with these roles and sign them in."""
+        user_id = self.create_user(email, roles)
+        tokens = self.login(email)
+        return Person(user_id, email, tokens["access_token"], tokens["refresh_token"])
+
+    def me(self, headers: dict[str, str]) -> httpx.Response:
+        return self.client.get("/api/v1/auth/me", headers=headers)
+
+    def logout(self, headers: dict[str, str]) -> httpx.Response:
+        # An empty JSON body: a body-less POST is refused with 415 (see test_sessions.py).
+        return self.client.post("/api/v1/auth/logout", json={}, headers=headers)
+
+    def refresh(self, refresh_token: str) -> httpx.Response:
+        return self.client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
+
+    def backdate_password_change(self, user_id: str, seconds: int) -> None:
+        """Move the user's last password change (their creation, at first) back, so earlier tokens can be made."""
+        moment = datetime.now(UTC) - timedelta(seconds=seconds)
+        self.sql("UPDATE users SET password_changed_at = ? WHERE id = ?", (db_time(moment), user_id))
+        self.identity.directory.invalidate()  # as every change through the services does
+
+    def create_api_key(self, headers: dict[str, str], scopes: list[str], **extra: Any) -> dict[str, Any]:
+        """A new API key's reply (the key and its view)."""
+        response = self.client.post("/api/v1/api-keys", json={"name": "test key", "scopes": scopes, **extra}, headers=headers)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def claims(self, **changes: Any) -> dict[str, Any]:
+        """The claims of a valid access token of the administrator; a change to None drops that claim."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        claims: dict[str, Any] = {
+            "sub": self.admin_id,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(minutes=5)).timestamp()),
+            "jti": uuid.uuid4().hex,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sid": str(uuid.uuid4()),
+        }
+        claims.update(changes)
+        return {name: value for name, value in claims.items() if value is not None}
+
+    def forge(self, claims: dict[str, Any], *, key: str | None = None, algorithm: str = "HS256") -> str:
+        """A JWT over claims, signed with the app's key (or another one) and algorithm."""
+        return jwt.encode(claims, key or self.signing_key, algorithm=algorithm)
+
+    def audit_rows(self, action: str) -> list[dict[str, Any]]:
+        """The audit rows of one action, oldest first, read from the table."""
+        columns = ("id", "actor_type", "actor_label", "action", "target", "client", "outcome", "details")
+        rows = self.sql(f"SELECT {', '.join(columns)} FROM audit_events WHERE action = ? ORDER BY id", (action,))
+        return [{**dict(zip(columns, row, strict=True)), "details": json.loads(row[-1])} for row in rows]
+
+
+@contextmanager
+def running_instance(data_dir: Path, **flags: Any) -> Iterator[Instance]:
+    """An app over a fresh data dir, its lifespan running, its first administrator signed in."""
+    settings = load_settings({"data_dir": data_dir, "allowed_hosts": f"{TEST_HOST},testserver", **flags}, {})
+    app = create_app(prepare_data_dir(settings).settings)
+    with TestClient(app, base_url=f"http://{TEST_HOST}") as client:
+        yield Instance(client, settings)
