@@ -57,11 +57,12 @@ class UsersPage(ListPage):
         return "/api/v1/users" + (f"?q={quote(query)}" if query else "")
 
     def refresh(self) -> None:
-        super().refresh()
-        self.api.get("/api/v1/roles", self._roles_loaded, lambda _e: None)
+        # Roles first, so the dialogs have them to offer by the time the list (and `loaded`) arrives.
+        self.api.get("/api/v1/roles", self._roles_loaded, lambda _error: ListPage.refresh(self))
 
     def _roles_loaded(self, data: dict[str, Any]) -> None:
         self.roles = [role["name"] for role in data.get("items") or []]
+        ListPage.refresh(self)
 
     def _selection_changed(self, *_args: object) -> None:
         user = self.selected()

@@ -1,4 +1,4 @@
-"""`python -m desktop.screenshots OUT` renders every page against a live backend."""
+"""`python -m desktop.screenshots OUT` renders every page and dialog against a live backend."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert result.returncode == 0, result.stderr
+    pages = {"dashboard", "users", "roles", "api-keys", "audit-log"}
+    dialogs = {"first-admin-error", "sign-in", "new-user-errors", "new-api-key", "api-key-secret"}
+    assert {p.stem for p in out.glob("*.png")} == pages | {f"dialog-{name}" for name in dialogs}
     image = QImage(str(out / "dashboard.png"))
     assert not image.isNull()
     assert image.width() >= 1000

@@ -17,6 +17,7 @@ import pytest
 from backend import __version__
 from backend.datadir import DataDir, is_locked
 from tests.backend_process import BackendProcess
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
 @pytest.fixture
@@ -112,7 +113,11 @@ def test_cli_command_is_routed_through_the_control_channel(backend: BackendProce
     saved = outpost("settings", "set", "log_level", "DEBUG", "--data-dir", str(backend.data_dir))
     assert saved.returncode == 0, saved.stderr
     # The running backend wrote it: its API shows the saved value at once.
-    items = {i["name"]: i for i in httpx.get(f"{backend.url}/api/v1/settings").json()["items"]}
+    credentials = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    assert httpx.post(f"{backend.url}/api/v1/setup", json=credentials).status_code == 201
+    token = httpx.post(f"{backend.url}/api/v1/auth/login", json=credentials).json()["access_token"]
+    reply = httpx.get(f"{backend.url}/api/v1/settings", headers={"Authorization": f"Bearer {token}"})
+    items = {i["name"]: i for i in reply.json()["items"]}
     assert items["log_level"]["saved"] == "DEBUG"
     assert items["log_level"]["restart_required"]
 
