@@ -124,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.cache = Cache(settings.paths.cache)
         app.state.identity = Identity.open(db, secret, settings.paths, app.stores.get("login_throttle"))
         await app.state.identity.directory.load_revocations()
+        await app.state.identity.hasher.prepare()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
         try:

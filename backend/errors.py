@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -177,12 +178,30 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+# msgspec's wording, as a person filling in a form would put it; the rest is passed through.
+_PLAIN_WORDING = (
+    (re.compile(r"^Expected `str` of length >= (\d+)"), lambda m: f"must be at least {m[1]} characters"),
+    (re.compile(r"^Expected `str` of length <= (\d+)"), lambda m: f"must be at most {m[1]} characters"),
+    (re.compile(r"^Expected `array` of length >= (\d+)"), lambda m: f"must list at least {m[1]}"),
+    (re.compile(r"^Expected `array` of length <= (\d+)"), lambda m: f"must list at most {m[1]}"),
+    (re.compile(r"^Object missing required field `(\w+)`"), lambda m: f"{m[1]} is required"),
+)
+
+
+def plain_message(message: str) -> str:
+    """A validation message in plain words where we know a better phrasing."""
+    for pattern, phrase in _PLAIN_WORDING:
+        if match := pattern.match(message):
+            return phrase(match)
+    return message
+
+
 def _field_errors_from_litestar(exc: ValidationException) -> list[FieldError]:
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             key = str(item.get("key") or item.get("source") or "body")
-            errors.append(FieldError(key, str(item.get("message", "is invalid"))))
+            errors.append(FieldError(key, plain_message(str(item.get("message", "is invalid")))))
     return errors
 
 

@@ -43,14 +43,18 @@ class PasswordHasher:
         """hash(), in a worker thread."""
         return await anyio.to_thread.run_sync(self.hash, password, limiter=self._threads())
 
+    async def prepare(self) -> None:
+        """Make the dummy hash now, so that even the first unknown email costs exactly one verify."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash_off_loop("outpost-dummy-password")
+
     async def verify_off_loop(self, stored_hash: str | None, password: str) -> bool:
         """verify(), in a worker thread; with no stored hash, verifies against a dummy one and returns False.
 
         So an unknown email costs what a wrong password costs, and timing tells an attacker nothing.
         """
         if stored_hash is None:
-            if self._dummy_hash is None:
-                self._dummy_hash = await self.hash_off_loop("outpost-dummy-password")
+            await self.prepare()
             await anyio.to_thread.run_sync(self.verify, self._dummy_hash, password, limiter=self._threads())
             return False
         return await anyio.to_thread.run_sync(self.verify, stored_hash, password, limiter=self._threads())

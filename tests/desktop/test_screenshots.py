@@ -21,7 +21,17 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     pages = {"dashboard", "users", "roles", "api-keys", "audit-log"}
-    dialogs = {"first-admin-error", "sign-in", "new-user-errors", "new-api-key", "api-key-secret"}
+    dialogs = {
+        "first-admin-error",
+        "sign-in",
+        "new-user-errors",
+        "edit-user",
+        "reset-password",
+        "new-role",
+        "new-api-key",
+        "api-key-secret",
+        "revoke-api-key",
+    }
     assert {p.stem for p in out.glob("*.png")} == pages | {f"dialog-{name}" for name in dialogs}
     image = QImage(str(out / "dashboard.png"))
     assert not image.isNull()
