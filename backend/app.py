@@ -75,7 +75,8 @@ async def before_handler(request: Request[Any, Any, Any]) -> Response[None] | No
         allow = request.app.state.allow_by_path.get(request.scope.get("path_template", ""))
         if allow:
             return Response(None, status_code=204, headers={"Allow": allow})
-    if request.method in BODY_METHODS:
+    # Operations without a body (sign-out, say) accept a bare POST; the rest must say they send JSON.
+    if request.method in BODY_METHODS and "data" in request.route_handler.parsed_fn_signature.parameters:
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != "application/json" and not media_type.endswith("+json"):
             raise UnsupportedMediaType(f"Send the body as application/json (got {media_type or 'no Content-Type'}).")

@@ -62,6 +62,12 @@ def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     return Actor(principal.kind, principal.id, principal.label, client_address(connection))
 
 
+def grantor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> frozenset[str]:
+    """The permissions the request's principal may hand on (no more than it holds)."""
+    principal: Principal = connection.user
+    return principal.permissions
+
+
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """App-wide guard: the handler's declared permission, or 403 (audited); undeclared routes are refused."""
     if handler.opt.get(PUBLIC) or connection.scope.get("method") == "OPTIONS" or is_open_path(connection.url.path):

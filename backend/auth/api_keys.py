@@ -63,7 +63,11 @@ class ApiKeyService:
     ) -> tuple[ApiKeyView, str]:
         """A new key for the signed-in person; the view and the key itself, which is never shown again."""
         if principal.kind != "user" or principal.user_id is None:
-            raise Forbidden("API keys are created by a signed-in person, not by another API key.")
+            reason = "API keys are created by a signed-in person, not by another API key"
+            await self.audit.record(
+                AuditEntry("access.denied", actor, "denied", "POST /api/v1/api-keys", {"reason": reason})
+            )
+            raise Forbidden(f"{reason}.")
         errors = []
         if not name.strip():
             errors.append(FieldError("name", "must not be empty"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -59,19 +60,12 @@ async def principal_for_token(token: Token, connection: ASGIConnection[Any, Any,
     session_id = token.extras.get("sid")
     if not isinstance(token.jti, str) or not isinstance(session_id, str):
         return None
+    if identity.directory.is_session_revoked(session_id):
+        return None  # signed out, disabled, password changed, or a stolen refresh token was reused
     principal = await identity.directory.user(token.sub)
     if principal is None or (principal.valid_after is not None and token.iat < principal.valid_after):
         return None
-    return Principal(
-        kind="user",
-        id=principal.id,
-        label=principal.label,
-        user_id=principal.user_id,
-        permissions=principal.permissions,
-        roles=principal.roles,
-        session_id=session_id,
-        token_id=token.jti,
-    )
+    return dataclasses.replace(principal, session_id=session_id, token_id=token.jti)
 
 
 async def token_revoked(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:

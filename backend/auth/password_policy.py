@@ -34,8 +34,22 @@ def password_problem(password: str, email: str | None = None) -> str | None:
         if lowered == address or (len(local) >= 4 and local in lowered):
             return "must not contain the email address"
     # "Password123!" is "password" dressed up; strip digits and symbols from both ends before looking it up.
+    if _repeats_a_short_unit(lowered):
+        return "repeats a short pattern (like abcabcabcabc)"
     stem = _DECORATION.sub("", lowered)
     common = common_passwords()
     if lowered in common or (len(stem) >= 6 and stem in common):
         return "is too common: it appears in lists of leaked passwords"
+    # "qwertyuiopas": a common password with a little added on is about as weak as the common one.
+    for size in range(len(stem) - 1, 7, -1):
+        if stem[:size] in common and size * 4 >= len(stem) * 3:
+            return "is a common password with a little added: it appears in lists of leaked passwords"
     return None
+
+
+def _repeats_a_short_unit(password: str) -> bool:
+    """Whether the password is one chunk of at most half its length, repeated (letmeinletmein)."""
+    length = len(password)
+    return any(
+        length % size == 0 and password == password[:size] * (length // size) for size in range(1, length // 2 + 1)
+    )

@@ -6,11 +6,11 @@ import hmac
 import time
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
-from backend.auth.models import ApiKey, RevokedAccessToken, Role, User, UserRole
+from backend.auth.models import ApiKey, RefreshToken, RevokedAccessToken, Role, User, UserRole
 from backend.auth.permissions import WILDCARD, Principal, allows
-from backend.auth.tokens import digest
+from backend.auth.tokens import ACCESS_TTL, digest
 from backend.db.engine import Database
 from backend.db.types import utc_now
 
@@ -40,12 +40,15 @@ class PrincipalDirectory:
         self._generation = 0
         self._users: dict[str, tuple[int, Principal | None]] = {}
         self._revoked: dict[str, datetime] = {}
+        self._revoked_sessions: dict[str, datetime] = {}  # session id -> until when its access tokens could live
         self._key_last_used: dict[str, float] = {}
+        self._keys: dict[str, tuple[int, ApiKey]] = {}  # prefix -> (generation, row); misses are not kept
 
     def invalidate(self) -> None:
         """Forget every cached principal (a user, role or key changed)."""
         self._generation += 1
         self._users.clear()
+        self._keys.clear()
 
     async def load_revocations(self) -> None:
         """Read the signed-out access tokens still unexpired, dropping the expired ones."""
@@ -54,10 +57,33 @@ class PrincipalDirectory:
             await session.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= now))
             rows = (await session.execute(select(RevokedAccessToken.jti, RevokedAccessToken.expires_at))).all()
         self._revoked = {jti: expires for jti, expires in rows}
+        # Sessions ended within one access-token life may still have live access tokens: void them.
+        recent = now - ACCESS_TTL
+        async with self.db.read() as session:
+            query = select(RefreshToken.family_id, func.max(RefreshToken.revoked_at)).where(
+                RefreshToken.revoked_at > recent
+            )
+            ended = (await session.execute(query.group_by(RefreshToken.family_id))).all()
+        self._revoked_sessions = {family: when + ACCESS_TTL for family, when in ended}
+
+    def note_sessions_revoked(self, session_ids: set[str]) -> None:
+        """Void the access tokens of sessions the caller has just ended (and forget long-dead ones)."""
+        now = utc_now()
+        for session_id in session_ids:
+            self._revoked_sessions[session_id] = now + ACCESS_TTL
+        if len(self._revoked_sessions) > 1000:
+            self._revoked_sessions = {key: until for key, until in self._revoked_sessions.items() if until > now}
+
+    def is_session_revoked(self, session_id: str) -> bool:
+        """Whether the session an access token belongs to has ended."""
+        return session_id in self._revoked_sessions
 
     def note_revoked(self, jti: str, expires_at: datetime) -> None:
-        """Remember a revocation the caller has just stored."""
+        """Remember a revocation the caller has just stored (and forget those past their expiry)."""
         self._revoked[jti] = expires_at
+        if len(self._revoked) > 1000:
+            now = utc_now()
+            self._revoked = {key: expiry for key, expiry in self._revoked.items() if expiry > now}
 
     def is_revoked(self, jti: str) -> bool:
         """Whether the access token was signed out."""
@@ -100,8 +126,7 @@ class PrincipalDirectory:
         if parts is None:
             return None
         prefix, _secret = parts
-        async with self.db.read() as session:
-            key = (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()
+        key = await self._key_row(prefix)
         if key is None or not hmac.compare_digest(key.secret_digest, digest(presented)):
             return None
         now = utc_now()
@@ -119,6 +144,17 @@ class PrincipalDirectory:
         return Principal(
             kind="api_key", id=key.id, label=f"{key.name} ({prefix})", user_id=key.owner_id, permissions=scopes
         )
+
+    async def _key_row(self, prefix: str) -> ApiKey | None:
+        generation = self._generation
+        cached = self._keys.get(prefix)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        async with self.db.read() as session:
+            key = (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()
+        if key is not None and generation == self._generation:
+            self._keys[prefix] = (generation, key)
+        return key
 
     async def _touch(self, key_id: str) -> None:
         monotonic = time.monotonic()

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from backend.auth.grants import active_admins, refuse_beyond, refuse_if_no_admin_left
 from backend.auth.models import Role, UserRole
 from backend.auth.permissions import CATALOGUE, permission_problem
 from backend.auth.principals import PrincipalDirectory
@@ -76,14 +77,23 @@ class RoleService:
                 return role
         raise NotFound(f"There is no role {name}.")
 
-    async def create(self, actor: Actor, *, name: str, description: str, permissions: list[str]) -> RoleView:
-        """A custom role."""
+    async def create(
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        description: str,
+        permissions: list[str],
+        grantor: frozenset[str] | None = None,
+    ) -> RoleView:
+        """A custom role, holding nothing beyond its creator's permissions (grantor; None: the system)."""
         if not ROLE_NAME.match(name):
             raise ValidationFailed(
                 "The role was not created.",
                 errors=[FieldError("name", "must be 2-40 lower-case letters, digits, - or _, starting with a letter")],
             )
         _check_permissions(permissions)
+        refuse_beyond(grantor, permissions, "create a role with these permissions")
         now = utc_now()
         async with self.db.write() as session:
             if await session.get(Role, name) is not None:
@@ -104,17 +114,28 @@ class RoleService:
         return self._view(role, 0)
 
     async def update(
-        self, actor: Actor, name: str, *, description: str | None, permissions: list[str] | None
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        description: str | None,
+        permissions: list[str] | None,
+        grantor: frozenset[str] | None = None,
     ) -> RoleView:
-        """Change a custom role's description or permissions; takes effect on its holders' next request."""
+        """Change a custom role's description or permissions; takes effect on its holders' next request.
+
+        One cannot change a role that holds, or would hold, more than oneself (grantor; None: the system).
+        """
         if permissions is not None:
             _check_permissions(permissions)
         async with self.db.write() as session:
+            admins_before = await active_admins(session)
             role = await session.get(Role, name)
             if role is None:
                 raise NotFound(f"There is no role {name}.")
             if role.builtin:
                 raise Conflict(f"{name} is a built-in role and cannot be changed; make a custom role instead.")
+            refuse_beyond(grantor, [*role.permissions, *(permissions or [])], "change a role beyond your permissions")
             details: dict[str, object] = {}
             if description is not None and description.strip() != role.description:
                 details["description"] = [role.description, description.strip()]
@@ -122,6 +143,7 @@ class RoleService:
             if permissions is not None and list(dict.fromkeys(permissions)) != role.permissions:
                 details["permissions"] = [role.permissions, list(dict.fromkeys(permissions))]
                 role.permissions = list(dict.fromkeys(permissions))
+                await refuse_if_no_admin_left(session, admins_before)
             if details:
                 role.updated_at = utc_now()
                 await self.audit.append(
@@ -130,14 +152,17 @@ class RoleService:
         self.directory.invalidate()
         return await self.get(name)
 
-    async def delete(self, actor: Actor, name: str) -> None:
+    async def delete(self, actor: Actor, name: str, grantor: frozenset[str] | None = None) -> None:
         """Delete a custom role; its holders lose it."""
         async with self.db.write() as session:
+            admins_before = await active_admins(session)
             role = await session.get(Role, name)
             if role is None:
                 raise NotFound(f"There is no role {name}.")
             if role.builtin:
                 raise Conflict(f"{name} is a built-in role and cannot be deleted.")
+            refuse_beyond(grantor, role.permissions, "delete a role that holds more than you")
             await session.delete(role)
+            await refuse_if_no_admin_left(session, admins_before)
             await self.audit.append(session, AuditEntry("role.delete", actor, target=f"role:{name}"))
         self.directory.invalidate()

@@ -123,6 +123,7 @@ class SessionService:
         """Rotate: the presented token is spent and a new pair returned; a spent token's reuse ends the session."""
         now = utc_now()
         failure: Unauthorized | Conflict | None = None
+        ended: set[str] = set()
         async with self.db.write() as session:
             row = (
                 await session.execute(select(RefreshToken).where(RefreshToken.token_digest == digest(refresh_token)))
@@ -133,11 +134,7 @@ class SessionService:
             elif row.rotated_at is not None and now - row.rotated_at <= REUSE_GRACE:
                 failure = Conflict("This refresh token was just used; use the tokens that refresh returned.")
             elif row.rotated_at is not None:
-                await session.execute(
-                    update(RefreshToken)
-                    .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
-                    .values(revoked_at=now)
-                )
+                ended = await revoke_sessions(session, family_id=row.family_id)
                 actor = Actor("user", row.user_id, user.label, client)
                 await self.audit.append(
                     session,
@@ -155,6 +152,7 @@ class SessionService:
             else:
                 row.rotated_at = now
                 pair = await self._start(session, row.user_id, client, row.family_id)
+        self.directory.note_sessions_revoked(ended)  # a stolen token's session: its access tokens die too
         if failure is not None:
             raise failure
         return pair
@@ -164,16 +162,13 @@ class SessionService:
         if principal.kind != "user" or not principal.session_id or not principal.token_id:
             raise Forbidden("Only a signed-in person can sign out; API keys are revoked instead.")
         async with self.db.write() as session:
-            await session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.family_id == principal.session_id, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=utc_now())
-            )
+            await revoke_sessions(session, family_id=principal.session_id)
             expires = utc_now() + ACCESS_TTL
             session.add(RevokedAccessToken(jti=principal.token_id, expires_at=expires))
             actor = Actor("user", principal.id, principal.label, client)
             await self.audit.append(session, AuditEntry("auth.logout", actor, target=f"session:{principal.session_id}"))
         self.directory.note_revoked(principal.token_id, expires)
+        self.directory.note_sessions_revoked({principal.session_id})
 
     async def change_password(self, principal: Principal, current: str, new: str, client: str | None) -> TokenPair:
         """Change one's own password: every session ends, and this one continues under new tokens."""
@@ -197,9 +192,10 @@ class SessionService:
                 .where(User.id == user.id)
                 .values(password_hash=new_hash, password_changed_at=now, updated_at=now)
             )
-            await revoke_sessions(session, user.id)
+            ended = await revoke_sessions(session, user.id)
             pair = await self._start(session, user.id, client)
             actor = Actor("user", user.id, user.email, client)
             await self.audit.append(session, AuditEntry("auth.change_password", actor, target=f"user:{user.email}"))
         self.directory.invalidate()
+        self.directory.note_sessions_revoked(ended)
         return pair

@@ -10,10 +10,16 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.grants import (
+    active_admins,
+    refuse_beyond,
+    refuse_if_no_admin_left,
+    role_permissions,
+    user_permissions,
+)
 from backend.auth.models import RefreshToken, Role, User, UserRole
 from backend.auth.password_policy import password_problem
 from backend.auth.passwords import PasswordHasher
-from backend.auth.permissions import WILDCARD
 from backend.auth.principals import PrincipalDirectory
 from backend.db.engine import Database
 from backend.db.types import utc_now
@@ -49,12 +55,19 @@ def check_email(email: str) -> str | None:
     return None
 
 
-async def revoke_sessions(session: AsyncSession, user_id: str, keep_family: str | None = None) -> None:
-    """Revoke every refresh-token family of the user (but keep_family)."""
-    query = update(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-    if keep_family:
-        query = query.where(RefreshToken.family_id != keep_family)
-    await session.execute(query.values(revoked_at=utc_now()))
+async def revoke_sessions(session: AsyncSession, user_id: str | None = None, family_id: str | None = None) -> set[str]:
+    """Revoke the refresh tokens of every session of a user, or of one session; the session ids revoked.
+
+    The caller hands the ids to PrincipalDirectory.note_sessions_revoked after COMMIT, which voids the
+    sessions' access tokens too.
+    """
+    query = update(RefreshToken).where(RefreshToken.revoked_at.is_(None))
+    if user_id is not None:
+        query = query.where(RefreshToken.user_id == user_id)
+    if family_id is not None:
+        query = query.where(RefreshToken.family_id == family_id)
+    result = await session.execute(query.values(revoked_at=utc_now()).returning(RefreshToken.family_id))
+    return set(result.scalars())
 
 
 class UserService:
@@ -134,9 +147,22 @@ class UserService:
             raise ValidationFailed("The user was not created: see errors.", errors=errors)
 
     async def create(
-        self, actor: Actor, *, email: str, display_name: str, password: str, roles: list[str], first_admin: bool = False
+        self,
+        actor: Actor,
+        *,
+        email: str,
+        display_name: str,
+        password: str,
+        roles: list[str],
+        first_admin: bool = False,
+        grantor: frozenset[str] | None = None,
     ) -> UserView:
-        """A new active user; with first_admin, only while no user exists (the setup flow)."""
+        """A new active user; with first_admin, only while no user exists (the setup flow).
+
+        grantor: the creator's permissions; the roles given must not reach beyond them (None: the system).
+        """
+        if first_admin and await self.count():
+            raise Conflict("An administrator already exists; sign in instead.")  # before judging the input
         display_name = display_name.strip() or email.split("@", 1)[0]
         self._check_new(email, display_name, password)
         password_hash = await self.hasher.hash_off_loop(password)
@@ -145,6 +171,7 @@ class UserService:
             if first_admin and (await session.execute(select(func.count()).select_from(User))).scalar_one():
                 raise Conflict("An administrator already exists; sign in instead.")
             await self._check_roles(session, roles)
+            refuse_beyond(grantor, await role_permissions(session, roles), "give these roles")
             key = email_key(email)
             if (await session.execute(select(User.id).where(User.email_key == key))).first():
                 raise Conflict(
@@ -172,19 +199,6 @@ class UserService:
         self.directory.invalidate()
         return view
 
-    async def _admins_left(self, session: AsyncSession, without: str) -> int:
-        admin_roles = [
-            name
-            for name, perms in (await session.execute(select(Role.name, Role.permissions))).all()
-            if WILDCARD in perms
-        ]
-        query = (
-            select(func.count(func.distinct(User.id)))
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(User.is_active.is_(True), User.id != without, UserRole.role_name.in_(admin_roles))
-        )
-        return int((await session.execute(query)).scalar_one())
-
     async def update(
         self,
         actor: Actor,
@@ -194,8 +208,12 @@ class UserService:
         display_name: str | None = None,
         roles: list[str] | None = None,
         is_active: bool | None = None,
+        grantor: frozenset[str] | None = None,
     ) -> UserView:
-        """Change the given fields; refuses to leave no active administrator."""
+        """Change the given fields; refuses to leave no active administrator.
+
+        grantor: the editor's permissions; one cannot edit a user who holds more, nor give roles beyond them.
+        """
         errors = []
         if email is not None and (problem := check_email(email)):
             errors.append(FieldError("email", problem))
@@ -204,11 +222,13 @@ class UserService:
         if errors:
             raise ValidationFailed("The user was not changed: see errors.", errors=errors)
         changes: dict[str, object] = {}
+        ended: set[str] = set()
         async with self.db.write() as session:
             user = await session.get(User, user_id)
             if user is None:
                 raise NotFound(f"There is no user {user_id}.")
-            was_admin = await self._still_admin(session, user)
+            refuse_beyond(grantor, await user_permissions(session, user_id), "change a user who holds more than you")
+            admins_before = await active_admins(session)
             if email is not None and email_key(email) != user.email_key:
                 if (await session.execute(select(User.id).where(User.email_key == email_key(email)))).first():
                     raise Conflict(
@@ -221,6 +241,7 @@ class UserService:
                 user.display_name = display_name.strip()
             if roles is not None:
                 await self._check_roles(session, roles)
+                refuse_beyond(grantor, await role_permissions(session, roles), "give these roles")
                 current = set(
                     (await session.execute(select(UserRole.role_name).where(UserRole.user_id == user_id))).scalars()
                 )
@@ -233,33 +254,28 @@ class UserService:
                 changes["is_active"] = [user.is_active, is_active]
                 user.is_active = is_active
                 if not is_active:
-                    await revoke_sessions(session, user_id)  # disabling ends every session at once
+                    ended = await revoke_sessions(session, user_id)  # disabling ends every session at once
             if not changes:
                 return await self._view(session, user)
-            await session.flush()
-            losing_admin = was_admin and not await self._still_admin(session, user)
-            if losing_admin and await self._admins_left(session, without=user_id) == 0:
-                raise Conflict("At least one active administrator must remain; this change would leave none.")
+            await refuse_if_no_admin_left(session, admins_before)
             user.updated_at = utc_now()
             action = "user.disable" if changes.get("is_active") == [True, False] else "user.update"
             await self.audit.append(session, AuditEntry(action, actor, target=f"user:{user.email}", details=changes))
             view = await self._view(session, user)
         self.directory.invalidate()
+        self.directory.note_sessions_revoked(ended)
         return view
 
-    async def _still_admin(self, session: AsyncSession, user: User) -> bool:
-        if not user.is_active:
-            return False
-        names = list((await session.execute(select(UserRole.role_name).where(UserRole.user_id == user.id))).scalars())
-        perms = (await session.execute(select(Role.permissions).where(Role.name.in_(names)))).scalars()
-        return any(WILDCARD in granted for granted in perms)
-
-    async def reset_password(self, actor: Actor, user_id: str, password: str) -> None:
-        """Set a new password and end every session of the user."""
+    async def reset_password(
+        self, actor: Actor, user_id: str, password: str, grantor: frozenset[str] | None = None
+    ) -> None:
+        """Set a new password and end every session of the user (who must not hold more than the grantor)."""
         async with self.db.read() as session:
             user = await session.get(User, user_id)
             if user is None:
                 raise NotFound(f"There is no user {user_id}.")
+            held = await user_permissions(session, user_id)
+        refuse_beyond(grantor, held, "reset the password of a user who holds more than you")
         if problem := password_problem(password, user.email):
             raise ValidationFailed("The password was not changed.", errors=[FieldError("password", problem)])
         password_hash = await self.hasher.hash_off_loop(password)
@@ -273,6 +289,7 @@ class UserService:
             if user is None:
                 raise NotFound(f"There is no user {user_id}.")
             user.password_hash, user.password_changed_at, user.updated_at = password_hash, now, now
-            await revoke_sessions(session, user_id)
+            ended = await revoke_sessions(session, user_id)
             await self.audit.append(session, AuditEntry(action, actor, target=f"user:{user.email}"))
         self.directory.invalidate()
+        self.directory.note_sessions_revoked(ended)

@@ -109,7 +109,7 @@ async def user_reset_password(ctx: ControlContext, args: dict[str, Any]) -> dict
 
 async def audit_verify(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
     """Walk the audit chain and compare it with its anchor."""
-    report = await ctx.identity.audit.verify()
+    report = await ctx.identity.audit.verify(expect_rows=await ctx.identity.users.count() > 0)
     return {
         "ok": report.ok,
         "rows": report.rows,

@@ -83,7 +83,7 @@ class AuditTrail:
         self.db = db
         self.key = key
         self.anchor_path = anchor_path
-        self._head: tuple[int, str] | None = None  # (position, hash) of the last committed row
+        self._head: tuple[int, str] | None = None  # (position, hash) of the chain's last row
 
     def _mac(self, material: bytes) -> str:
         return hmac.new(self.key, material, hashlib.sha256).hexdigest()
@@ -115,8 +115,9 @@ class AuditTrail:
         values = {column.key: getattr(row, column.key) for column in AuditEvent.__table__.columns}
         await session.execute(insert(AuditEvent).values(**values))  # Core: no unit-of-work for an append
 
+        self._head = (position, row.hash)  # a second append in this transaction follows this one
+
         def committed(_session: object) -> None:
-            self._head = (position, row.hash)
             # No fsync: a crash can only leave the anchor behind the table, which verify accepts.
             self._write_anchor(position, row.hash)
 
@@ -147,8 +148,11 @@ class AuditTrail:
             raise ValueError("the anchor's MAC does not match: it was edited")
         return position, row_hash
 
-    async def verify(self) -> VerifyReport:
-        """Walk the whole chain and compare its head with the anchor."""
+    async def verify(self, *, expect_rows: bool = False) -> VerifyReport:
+        """Walk the whole chain and compare its head with the anchor.
+
+        expect_rows: something that is always audited exists (a user), so an empty log means it was wiped.
+        """
         problems: list[str] = []
         previous_hash = GENESIS
         expected_position = 1
@@ -184,6 +188,8 @@ class AuditTrail:
                 problems.append(f"row {position} differs from the anchored one")
         elif count:
             problems.append("rows exist but no anchor was written")
+        elif expect_rows:
+            problems.append("the log is empty and has no anchor, yet users exist: it was wiped")
         return VerifyReport(rows=count, anchored_position=anchor[0] if anchor else None, problems=problems)
 
     async def page(

@@ -100,17 +100,23 @@ class ApiKeysPage(ListPage):
         self._selection_changed()
 
     def path(self) -> str:
-        return "/api/v1/api-keys?everyone=true"
+        return "/api/v1/api-keys?everyone=true" if self.can_manage() else "/api/v1/api-keys"
+
+    def can_manage(self) -> bool:
+        """Whether the signed-in person may see everyone's keys."""
+        return "*" in self.permissions or "api_keys:manage" in self.permissions
 
     def refresh(self) -> None:
-        super().refresh()
-        self.api.get("/api/v1/auth/me", self._me_loaded, lambda _e: None)
-        self.api.get(
-            "/api/v1/roles", lambda data: setattr(self, "catalogue", data.get("permissions") or {}), lambda _e: None
-        )
+        # Who am I first: it decides whether the list is everyone's keys or one's own.
+        self.api.get("/api/v1/auth/me", self._me_loaded, lambda _e: ListPage.refresh(self))
+        self.api.get("/api/v1/roles", self._catalogue_loaded, lambda _e: None)
+
+    def _catalogue_loaded(self, data: dict[str, Any]) -> None:
+        self.catalogue = dict(data.get("permissions") or {})
 
     def _me_loaded(self, data: dict[str, Any]) -> None:
         self.permissions = list(data.get("permissions") or [])
+        ListPage.refresh(self)
 
     def _selection_changed(self, *_args: object) -> None:
         key = self.selected()

@@ -14,7 +14,7 @@ from backend.auth.api_keys import ApiKeyView
 from backend.auth.identity import Identity
 from backend.auth.permissions import Principal
 from backend.auth.routes.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
-from backend.errors import problem_responses
+from backend.errors import Forbidden, problem_responses
 
 AnyRequest = Request[Any, Any, Any]
 KeyId = Annotated[str, Parameter(max_length=36, description="The API key's id")]
@@ -41,7 +41,9 @@ class ApiKeyController(Controller):
     ) -> ApiKeyList:
         """One's own keys, or with everyone=true and api_keys:manage, every key."""
         principal: Principal = request.user
-        views = await identity.api_keys.list(principal, everyone=everyone and principal.can("api_keys:manage"))
+        if everyone and not principal.can("api_keys:manage"):
+            raise Forbidden("Listing every user's keys needs the permission api_keys:manage.")
+        views = await identity.api_keys.list(principal, everyone=everyone)
         return ApiKeyList(items=[key_out(v) for v in views])
 
     @post(

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from msgspec import UNSET
 
-from backend.auth.access import PROTECTED, actor_of, requires
+from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.auth.identity import Identity
 from backend.auth.roles import RoleService, RoleView
 from backend.auth.routes.schemas import RoleCreate, RoleList, RoleOut, RolePatch
@@ -52,7 +52,11 @@ class RoleController(Controller):
     ) -> RoleOut:
         """Permissions are `resource:action`, optionally `:collection` for records and collections."""
         view = await identity.roles.create(
-            actor_of(request), name=data.name, description=data.description, permissions=data.permissions
+            actor_of(request),
+            name=data.name,
+            description=data.description,
+            permissions=data.permissions,
+            grantor=grantor_of(request),
         )
         return role_out(view)
 
@@ -73,7 +77,11 @@ class RoleController(Controller):
         """Holders get the new permissions on their next request; built-in roles refuse (409)."""
         changes = {key: value for key, value in msgspec.structs.asdict(data).items() if value is not UNSET}
         view = await identity.roles.update(
-            actor_of(request), name, description=changes.get("description"), permissions=changes.get("permissions")
+            actor_of(request),
+            name,
+            description=changes.get("description"),
+            permissions=changes.get("permissions"),
+            grantor=grantor_of(request),
         )
         return role_out(view)
 
@@ -85,4 +93,4 @@ class RoleController(Controller):
     )
     async def delete_role(self, request: AnyRequest, name: Name, identity: NamedDependency[Identity]) -> None:
         """Its holders lose it; built-in roles refuse (409)."""
-        await identity.roles.delete(actor_of(request), name)
+        await identity.roles.delete(actor_of(request), name, grantor_of(request))

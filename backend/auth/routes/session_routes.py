@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -25,6 +24,7 @@ from backend.auth.routes.schemas import (
     UserOut,
 )
 from backend.auth.sessions import TokenPair
+from backend.auth.throttle import is_loopback
 from backend.errors import Forbidden, problem_responses
 from backend.observability.audit import Actor
 
@@ -34,13 +34,6 @@ AnyRequest = Request[Any, Any, Any]
 def tokens(pair: TokenPair) -> Tokens:
     """A token pair as the API returns it."""
     return Tokens(**dataclasses.asdict(pair))
-
-
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return address in ("testclient", "localhost")  # Litestar's in-process test client
 
 
 class SetupController(Controller):
@@ -68,7 +61,7 @@ class SetupController(Controller):
     ) -> UserOut:
         """The first user, with the admin role."""
         client = client_address(request)
-        if not _is_loopback(client):
+        if not is_loopback(client):
             raise Forbidden("The first administrator can only be created from the machine the backend runs on.")
         actor = Actor("anonymous", None, data.email, client)
         user = await identity.users.create(

@@ -12,7 +12,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from msgspec import UNSET
 
-from backend.auth.access import PROTECTED, actor_of, requires
+from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.auth.identity import Identity
 from backend.auth.routes.schemas import PasswordReset, UserCreate, UserList, UserOut, UserPatch
 from backend.auth.users import UserView
@@ -56,6 +56,7 @@ class UserController(Controller):
             display_name=data.display_name,
             password=data.password,
             roles=data.roles,
+            grantor=grantor_of(request),
         )
         return user_out(view)
 
@@ -80,7 +81,7 @@ class UserController(Controller):
     ) -> UserOut:
         """Disabling ends the user's sessions at once; the last active administrator cannot be removed."""
         changes = {name: value for name, value in msgspec.structs.asdict(data).items() if value is not UNSET}
-        return user_out(await identity.users.update(actor_of(request), user_id, **changes))
+        return user_out(await identity.users.update(actor_of(request), user_id, **changes, grantor=grantor_of(request)))
 
     @post(
         "/{user_id:str}/password",
@@ -93,4 +94,4 @@ class UserController(Controller):
         self, request: AnyRequest, user_id: UserId, data: JSONBody[PasswordReset], identity: NamedDependency[Identity]
     ) -> None:
         """The new password must pass the policy."""
-        await identity.users.reset_password(actor_of(request), user_id, data.password)
+        await identity.users.reset_password(actor_of(request), user_id, data.password, grantor_of(request))

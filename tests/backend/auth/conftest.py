@@ -7,19 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.backend.auth.helpers import Instance, running_instance
+from tests.backend.auth.helpers import Instance, Template, make_template
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """A migrated data dir with the first administrator signed in (their access token lasts 15 minutes)."""
+    return make_template(tmp_path_factory.mktemp("template") / "data")
 
 
 @pytest.fixture
-def fresh(data_dir: Path) -> Iterator[Instance]:
-    """An instance of this test's own."""
-    with running_instance(data_dir) as instance:
+def fresh(template: Template, data_dir: Path) -> Iterator[Instance]:
+    """An instance of this test's own: a copy of the template, running."""
+    with template.copy(data_dir) as instance:
         yield instance
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
+def shared(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
     """An instance shared by a module's tests (each makes users of its own)."""
-    with running_instance(tmp_path_factory.mktemp("shared") / "data") as instance:
+    with template.copy(tmp_path_factory.mktemp("shared") / "data") as instance:
         yield instance
-

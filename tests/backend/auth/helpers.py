@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from backend.datadir import load_or_create_secret
 from backend.errors import PROBLEM_JSON
 from backend.settings import Settings, load_settings
 from backend.startup import prepare_data_dir
-from tests.conftest import ADMIN_EMAIL, TEST_HOST, sign_in_first_admin
+from tests.conftest import TEST_HOST, sign_in_first_admin
 
 # Passes the policy for every email used in these tests (no email local part of 4+ letters in it).
 PASSWORD = "correct horse battery staple 7"
@@ -85,10 +86,10 @@ class Person:
 class Instance:
     """A running app (in-process) with its first administrator signed in, and ways to look inside."""
 
-    def __init__(self, client: TestClient[Litestar], settings: Settings) -> None:
+    def __init__(self, client: TestClient[Litestar], settings: Settings, admin: dict[str, str] | None = None) -> None:
         self.client = client
         self.settings = settings
-        self.admin = sign_in_first_admin(client)
+        self.admin = admin or sign_in_first_admin(client)
         self.admin_id: str = client.get("/api/v1/auth/me", headers=self.admin).json()["id"]
 
     @property
@@ -113,6 +114,11 @@ class Instance:
         """Run one statement on the real database file, committed; its rows."""
         with closing(sqlite3.connect(self.settings.paths.database, timeout=10)) as db, db:
             return db.execute(statement, params).fetchall()
+
+    def change_behind_services(self, statement: str, params: tuple[Any, ...] = ()) -> None:
+        """Change rows the directory caches (users, roles, keys) by hand, then drop its caches as a service would."""
+        self.sql(statement, params)
+        self.identity.directory.invalidate()
 
     def create_user(self, email: str, roles: list[str] | tuple[str, ...] = (), password: str = PASSWORD) -> str:
         """A new user made by the administrator; their id."""
@@ -147,12 +153,13 @@ class Instance:
     def backdate_password_change(self, user_id: str, seconds: int) -> None:
         """Move the user's last password change (their creation, at first) back, so earlier tokens can be made."""
         moment = datetime.now(UTC) - timedelta(seconds=seconds)
-        self.sql("UPDATE users SET password_changed_at = ? WHERE id = ?", (db_time(moment), user_id))
-        self.identity.directory.invalidate()  # as every change through the services does
+        self.change_behind_services("UPDATE users SET password_changed_at = ? WHERE id = ?", (db_time(moment), user_id))
 
     def create_api_key(self, headers: dict[str, str], scopes: list[str], **extra: Any) -> dict[str, Any]:
         """A new API key's reply (the key and its view)."""
-        response = self.client.post("/api/v1/api-keys", json={"name": "test key", "scopes": scopes, **extra}, headers=headers)
+        response = self.client.post(
+            "/api/v1/api-keys", json={"name": "test key", "scopes": scopes, **extra}, headers=headers
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
@@ -183,9 +190,29 @@ class Instance:
 
 
 @contextmanager
-def running_instance(data_dir: Path, **flags: Any) -> Iterator[Instance]:
-    """An app over a fresh data dir, its lifespan running, its first administrator signed in."""
+def running_instance(data_dir: Path, admin: dict[str, str] | None = None, **flags: Any) -> Iterator[Instance]:
+    """An app over data_dir, its lifespan running, its first administrator signed in (admin: already so)."""
     settings = load_settings({"data_dir": data_dir, "allowed_hosts": f"{TEST_HOST},testserver", **flags}, {})
     app = create_app(prepare_data_dir(settings).settings)
     with TestClient(app, base_url=f"http://{TEST_HOST}") as client:
-        yield Instance(client, settings)
+        yield Instance(client, settings, admin)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A data dir where the first administrator exists and is signed in, to copy for each test."""
+
+    data_dir: Path
+    admin: dict[str, str]
+
+    def copy(self, data_dir: Path, **flags: Any) -> AbstractContextManager[Instance]:
+        """A running instance over a copy of the template (Argon2 work done once, not per test)."""
+        shutil.copytree(self.data_dir, data_dir)
+        return running_instance(data_dir, self.admin, **flags)
+
+
+def make_template(data_dir: Path) -> Template:
+    """Migrate, create the first administrator and sign in; the app is stopped again."""
+    with running_instance(data_dir) as instance:
+        admin = instance.admin
+    return Template(data_dir, admin)
