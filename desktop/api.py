@@ -215,6 +215,8 @@ class ApiClient(QObject):
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute) or 0
         body = bytes(reply.readAll().data())
         network_error = reply.errorString()
+        if reply.error() != QNetworkReply.NetworkError.NoError and 200 <= status < 300:
+            status = 0  # the headers came but the connection broke (a backend killed mid-reply): no answer
         reply.deleteLater()
         self._in_flight.discard(reply)
         if not _receiver_alive(on_success):

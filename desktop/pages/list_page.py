@@ -62,7 +62,11 @@ class ListPage(QWidget):
         """Load the rows again."""
         self.api.get(self.path(), self._loaded, self._failed)
 
-    def _loaded(self, data: dict[str, Any]) -> None:
+    def _loaded(self, data: dict[str, Any] | None) -> None:
+        if not isinstance(data, dict):
+            self.header.show_error("The backend sent an empty reply; try Refresh.")
+            self.loaded.emit()
+            return
         self.header.clear_error()
         self.model.set_rows(list(data.get("items") or []))
         self.table.resizeColumnsToContents()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import threading
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
@@ -118,3 +120,22 @@ def test_unreachable_backend_is_an_api_error_not_an_exception(qtbot: QtBot, cons
     qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
     assert errors[0].status == 0
     assert errors[0].type == "network"
+
+
+def test_a_reply_cut_off_after_its_headers_is_a_network_error(qtbot: QtBot, console: Console) -> None:
+    # What a backend killed mid-reply looks like: "200 OK" and a body that never arrives in full.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def answer_half() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{")
+
+        threading.Thread(target=answer_half, daemon=True).start()
+        console.api.set_base_url(f"http://127.0.0.1:{server.getsockname()[1]}")
+        results: list[object] = []
+        console.api.get("/api/v1/users", results.append, results.append)
+        qtbot.waitUntil(lambda: bool(results), timeout=10_000)
+    assert isinstance(results[0], ApiError)
+    assert results[0].status == 0
