@@ -26,7 +26,7 @@ from backend.auth.routes.schemas import (
 from backend.auth.sessions import TokenPair
 from backend.auth.throttle import is_loopback
 from backend.errors import Forbidden, problem_responses
-from backend.observability.audit import Actor
+from backend.observability.audit import Actor, AuditEntry
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -61,9 +61,11 @@ class SetupController(Controller):
     ) -> UserOut:
         """The first user, with the admin role."""
         client = client_address(request)
-        if not is_loopback(client):
-            raise Forbidden("The first administrator can only be created from the machine the backend runs on.")
         actor = Actor("anonymous", None, data.email, client)
+        if not is_loopback(client):
+            reason = "the first administrator can only be created from the machine the backend runs on"
+            await identity.audit.record(AuditEntry("setup.first_admin", actor, "denied", details={"reason": reason}))
+            raise Forbidden(reason[0].upper() + reason[1:] + ".")
         user = await identity.users.create(
             actor,
             email=data.email,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from backend.settings import Settings
 from tests.backend.auth.helpers import assert_problem, assert_unauthorized, field_errors
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_HOST
 
@@ -89,10 +91,15 @@ def test_weak_first_admin_password_is_422_naming_password(
 
 
 @pytest.mark.parametrize("address", ["10.0.0.5", "192.168.1.20", "2001:db8::7", "::ffff:10.0.0.5", "unknown"])
-def test_setup_from_another_machine_is_403(anonymous_client: TestClient[Litestar], address: str) -> None:
+def test_setup_from_another_machine_is_403_and_audited(
+    anonymous_client: TestClient[Litestar], settings: Settings, address: str
+) -> None:
     response = post_setup_from(anonymous_client, address, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert_problem(response, 403)
     assert anonymous_client.get("/api/v1/setup").json() == {"needs_first_admin": True}
+    with sqlite3.connect(settings.paths.database) as db:
+        rows = db.execute("SELECT action, outcome, client FROM audit_events").fetchall()
+    assert rows == [("setup.first_admin", "denied", address)]
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "127.8.9.10", "::1"])
