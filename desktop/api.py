@@ -112,6 +112,12 @@ class ApiClient(QObject):
         self.session = Session(email, str(tokens["access_token"]), str(tokens["refresh_token"]))
         self.signed_in.emit(email)
 
+    def renew_session(self, tokens: dict[str, Any]) -> None:
+        """Keep the new tokens the backend gave this session (after a password change)."""
+        if self.session is not None:
+            self.session.access_token = str(tokens["access_token"])
+            self.session.refresh_token = str(tokens["refresh_token"])
+
     def end_session(self, reason: str) -> None:
         """Forget the tokens; calls waiting on a refresh fail with reason."""
         if self.session is None:

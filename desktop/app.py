@@ -61,6 +61,7 @@ def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
     remembered = QSettings(str(data_dir / "console.ini"), QSettings.Format.IniFormat)
     sign_in = SignInFlow(api, remembered, window)
     host.connected.connect(lambda _url: sign_in.start())
+    window.password_button.clicked.connect(sign_in.change_password)
     for page in pages:
         api.signed_in.connect(lambda _email, page=page: page.start())
         api.signed_out.connect(lambda _reason, page=page: page.stop())

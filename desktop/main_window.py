@@ -75,11 +75,15 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_url)
         self.account = QLabel()
         self.account.setObjectName("statusAccount")
+        self.password_button = QPushButton("Change password…")
+        self.password_button.setObjectName("changePassword")
+        self.password_button.hide()
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setObjectName("signOut")
         self.sign_out_button.clicked.connect(api.sign_out)
         self.sign_out_button.hide()
         self.statusBar().addPermanentWidget(self.account)
+        self.statusBar().addPermanentWidget(self.password_button)
         self.statusBar().addPermanentWidget(self.sign_out_button)
         api.signed_in.connect(self.show_account)
         api.signed_out.connect(lambda _reason: self.show_account(""))
@@ -98,6 +102,7 @@ class MainWindow(QMainWindow):
         """Who is signed in, with the way out."""
         self.account.setText(f"Signed in as {email}" if email else "")
         self.sign_out_button.setVisible(bool(email))
+        self.password_button.setVisible(bool(email))
 
     def show_state(self, state: str, detail: str) -> None:
         """Reflect the backend connection in the status bar."""

@@ -24,6 +24,7 @@ class SignInFlow(QObject):
         self.remembered = remembered
         self.window = parent_window
         self.dialog: FormDialog | None = None
+        self.password_dialog: FormDialog | None = None
         self._reason = ""
         api.signed_out.connect(self._signed_out)
 
@@ -87,6 +88,38 @@ class SignInFlow(QObject):
             dialog.show_error,
             body={"email": email, "password": values["password"]},
         )
+
+    def change_password(self) -> None:
+        """One's own password: the current one, the new one twice; every other session ends."""
+        dialog = FormDialog(
+            "Change your password",
+            "Your other sessions end; this one carries on.",
+            [
+                FormField("current_password", "Current password", "password"),
+                FormField(
+                    "new_password", "New password", "password", help="At least 12 characters, not a common password."
+                ),
+                FormField("confirm", "New password again", "password"),
+            ],
+            "Change password",
+            lambda values: self._submit_password(dialog, values),
+            self.window,
+        )
+        self.password_dialog = dialog
+        dialog.open()
+
+    def _submit_password(self, dialog: FormDialog, values: dict[str, Any]) -> None:
+        if values["new_password"] != values["confirm"]:
+            mismatch = [{"field": "confirm", "message": "does not match the new password"}]
+            dialog.show_error(ApiError(422, "The new passwords differ.", errors=mismatch))
+            return
+
+        def changed(tokens: dict[str, Any]) -> None:
+            self.api.renew_session(tokens)
+            dialog.succeed()
+
+        body = {"current_password": values["current_password"], "new_password": values["new_password"]}
+        self.api.request("POST", "/api/v1/auth/me/password", changed, dialog.show_error, body=body)
 
     def _first_admin(self) -> None:
         dialog = FormDialog(

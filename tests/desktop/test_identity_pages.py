@@ -161,3 +161,36 @@ def test_an_ended_session_returns_to_the_login_dialog(qtbot: QtBot, console: Con
     assert "session has ended" in shown.args[0].findChild(type(console.window.account), "dialogIntro").text()
     assert console.window.account.text() == ""
     assert console.api.session is None
+
+
+def test_change_ones_own_password_through_the_dialog(qtbot: QtBot, console: Console) -> None:
+    signed_in_console(qtbot, console)
+    console.window.password_button.click()
+    dialog = console.sign_in.password_dialog
+    assert dialog is not None
+    dialog.set_value("current_password", "not my password at all")
+    dialog.set_value("new_password", "a brand new passphrase 7")
+    dialog.set_value("confirm", "a brand new passphrase 7")
+    dialog.submit_button.click()
+    qtbot.waitUntil(lambda: dialog.field_errors["current_password"].isVisible(), timeout=API_TIMEOUT_MS)
+
+    dialog.set_value("current_password", ADMIN_PASSWORD)
+    dialog.set_value("confirm", "something else entirely")
+    dialog.submit_button.click()
+    assert dialog.field_errors["confirm"].isVisible()  # checked here, before asking the backend
+
+    old_refresh = console.api.session.refresh_token if console.api.session else ""
+    dialog.set_value("confirm", "a brand new passphrase 7")
+    dialog.submit_button.click()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=API_TIMEOUT_MS)
+    assert console.api.session is not None
+    assert console.api.session.refresh_token != old_refresh
+    # The session carries on under its new tokens, with no sign-in dialog.
+    with qtbot.waitSignal(console.dashboard.refreshed, timeout=API_TIMEOUT_MS):
+        console.dashboard.refresh()
+    assert console.dashboard.banner.isHidden()
+    replies: list[object] = []
+    body = {"email": ADMIN_EMAIL, "password": "a brand new passphrase 7"}
+    console.api.request("POST", "/api/v1/auth/login", replies.append, replies.append, body=body)
+    qtbot.waitUntil(lambda: bool(replies), timeout=API_TIMEOUT_MS)
+    assert isinstance(replies[0], dict)

@@ -31,6 +31,7 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         "new-api-key",
         "api-key-secret",
         "revoke-api-key",
+        "change-password",
     }
     assert {p.stem for p in out.glob("*.png")} == pages | {f"dialog-{name}" for name in dialogs}
     image = QImage(str(out / "dashboard.png"))
