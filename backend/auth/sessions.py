@@ -31,7 +31,7 @@ BEARER = {"WWW-Authenticate": 'Bearer realm="outpost"'}
 
 @dataclass(frozen=True)
 class TokenPair:
-    """What a sign-in or refresh returns."""
+    """A short-lived access token (JWT) and the opaque refresh token that renews it."""
 
     access_token: str
     refresh_token: str

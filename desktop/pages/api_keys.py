@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 from desktop.api import ApiClient
 from desktop.models.rows_model import Column, short_time
 from desktop.pages.list_page import ListPage
+from desktop.widgets.confirm import confirm
 from desktop.widgets.form_dialog import FormDialog, FormField
 
 EXPIRY_CHOICES = [("never", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
@@ -163,20 +163,11 @@ class ApiKeysPage(ListPage):
         key = self.selected()
         if key is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
+        path = f"/api/v1/api-keys/{key['id']}"
+        self.dialog = confirm(
+            self,
             "Revoke API key",
             f"Revoke “{key['name']}” ({key['prefix']})? Programs using it stop working at once.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
+            "Revoke",
+            lambda: self.api.request("DELETE", path, lambda _d: self.refresh(), self._failed),
         )
-        confirm = box.button(QMessageBox.StandardButton.Yes)
-        confirm.setText("Revoke")
-        path = f"/api/v1/api-keys/{key['id']}"
-        box.buttonClicked.connect(
-            lambda button: (
-                button is confirm and self.api.request("DELETE", path, lambda _d: self.refresh(), self._failed)
-            )
-        )
-        self.dialog = box
-        box.open()

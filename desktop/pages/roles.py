@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from desktop.api import ApiClient, ApiError
+from desktop.widgets.confirm import confirm
 from desktop.widgets.form_dialog import FormDialog, FormField
 from desktop.widgets.page_header import PageHeader
 
@@ -203,19 +204,11 @@ class RolesPage(QWidget):
         if role is None or role["builtin"]:
             self.header.show_error("Select a custom role's column to delete it; built-in roles stay.")
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Delete role",
-            f"Delete the role “{role['name']}”? Its {role['users']} users lose its permissions at once.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        confirm = box.button(QMessageBox.StandardButton.Yes)
-        confirm.setText("Delete")
         path = f"/api/v1/roles/{role['name']}"
-        reload = self.refresh
-        box.buttonClicked.connect(
-            lambda button: button is confirm and self.api.request("DELETE", path, lambda _d: reload(), self._failed)
+        self.dialog = confirm(
+            self,
+            "Delete role",
+            f"Delete the role “{role['name']}”? Its {holders(role['users'])} lose its permissions at once.",
+            "Delete",
+            lambda: self.api.request("DELETE", path, lambda _d: self.refresh(), self._failed),
         )
-        self.dialog = box
-        box.open()

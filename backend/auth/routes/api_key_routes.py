@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
@@ -10,19 +9,13 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
 from backend.auth.access import PROTECTED, actor_of, requires
-from backend.auth.api_keys import ApiKeyView
 from backend.auth.identity import Identity
 from backend.auth.permissions import Principal
-from backend.auth.routes.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
+from backend.auth.routes.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
 from backend.errors import Forbidden, problem_responses
 
 AnyRequest = Request[Any, Any, Any]
 KeyId = Annotated[str, Parameter(max_length=36, description="The API key's id")]
-
-
-def key_out(view: ApiKeyView) -> ApiKeyOut:
-    """An API key as the API returns it."""
-    return ApiKeyOut(**dataclasses.asdict(view))
 
 
 class ApiKeyController(Controller):
@@ -44,7 +37,7 @@ class ApiKeyController(Controller):
         if everyone and not principal.can("api_keys:manage"):
             raise Forbidden("Listing every user's keys needs the permission api_keys:manage.")
         views = await identity.api_keys.list(principal, everyone=everyone)
-        return ApiKeyList(items=[key_out(v) for v in views])
+        return ApiKeyList(items=views)
 
     @post(
         summary="Create an API key (its secret is in this reply only)",
@@ -58,7 +51,7 @@ class ApiKeyController(Controller):
         view, secret = await identity.api_keys.create(
             request.user, actor_of(request), name=data.name, scopes=data.scopes, expires_at=data.expires_at
         )
-        return ApiKeyCreated(key=secret, api_key=key_out(view))
+        return ApiKeyCreated(key=secret, api_key=view)
 
     @delete(
         "/{key_id:str}",

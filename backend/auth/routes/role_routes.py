@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Any
 
 import msgspec
@@ -14,16 +13,11 @@ from msgspec import UNSET
 from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.auth.identity import Identity
 from backend.auth.roles import RoleService, RoleView
-from backend.auth.routes.schemas import RoleCreate, RoleList, RoleOut, RolePatch
+from backend.auth.routes.schemas import RoleCreate, RoleList, RolePatch
 from backend.errors import problem_responses
 
 AnyRequest = Request[Any, Any, Any]
 Name = Annotated[str, Parameter(max_length=40, description="The role's name")]
-
-
-def role_out(view: RoleView) -> RoleOut:
-    """A role as the API returns it."""
-    return RoleOut(**dataclasses.asdict(view))
 
 
 class RoleController(Controller):
@@ -40,7 +34,7 @@ class RoleController(Controller):
     )
     async def list_roles(self, identity: NamedDependency[Identity]) -> RoleList:
         """Every role, with the permissions a role can hold."""
-        return RoleList(items=[role_out(r) for r in await identity.roles.list()], permissions=RoleService.catalogue())
+        return RoleList(items=await identity.roles.list(), permissions=RoleService.catalogue())
 
     @post(
         summary="Create a custom role",
@@ -49,7 +43,7 @@ class RoleController(Controller):
     )
     async def create_role(
         self, request: AnyRequest, data: JSONBody[RoleCreate], identity: NamedDependency[Identity]
-    ) -> RoleOut:
+    ) -> RoleView:
         """Permissions are `resource:action`, optionally `:collection` for records and collections."""
         view = await identity.roles.create(
             actor_of(request),
@@ -58,12 +52,12 @@ class RoleController(Controller):
             permissions=data.permissions,
             grantor=grantor_of(request),
         )
-        return role_out(view)
+        return view
 
     @get("/{name:str}", summary="One role", opt=requires("roles:read"), responses=problem_responses(401, 403, 404, 422))
-    async def get_role(self, name: Name, identity: NamedDependency[Identity]) -> RoleOut:
+    async def get_role(self, name: Name, identity: NamedDependency[Identity]) -> RoleView:
         """A role by name."""
-        return role_out(await identity.roles.get(name))
+        return await identity.roles.get(name)
 
     @patch(
         "/{name:str}",
@@ -73,7 +67,7 @@ class RoleController(Controller):
     )
     async def update_role(
         self, request: AnyRequest, name: Name, data: JSONBody[RolePatch], identity: NamedDependency[Identity]
-    ) -> RoleOut:
+    ) -> RoleView:
         """Holders get the new permissions on their next request; built-in roles refuse (409)."""
         changes = {key: value for key, value in msgspec.structs.asdict(data).items() if value is not UNSET}
         view = await identity.roles.update(
@@ -83,7 +77,7 @@ class RoleController(Controller):
             permissions=changes.get("permissions"),
             grantor=grantor_of(request),
         )
-        return role_out(view)
+        return view
 
     @delete(
         "/{name:str}",

@@ -7,6 +7,10 @@ from typing import Annotated
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from backend.auth.api_keys import ApiKeyView
+from backend.auth.roles import RoleView
+from backend.auth.users import UserView
+
 Email = Annotated[str, Meta(min_length=3, max_length=254)]
 Password = Annotated[str, Meta(min_length=1, max_length=1024)]
 NewPassword = Annotated[str, Meta(min_length=12, max_length=256)]
@@ -43,15 +47,6 @@ class PasswordChange(Struct, forbid_unknown_fields=True):
     new_password: NewPassword
 
 
-class Tokens(Struct):
-    """A short-lived access token (JWT) and the opaque refresh token that renews it."""
-
-    access_token: str
-    refresh_token: str
-    token_type: str
-    expires_in: int
-
-
 class Me(Struct):
     """The principal making the request."""
 
@@ -69,23 +64,10 @@ class SetupState(Struct):
     needs_first_admin: bool
 
 
-class UserOut(Struct):
-    """A user."""
-
-    id: str
-    email: str
-    display_name: str
-    is_active: bool
-    roles: list[str]
-    created_at: datetime
-    updated_at: datetime
-    last_login_at: datetime | None
-
-
 class UserList(Struct):
     """Users, by email."""
 
-    items: list[UserOut]
+    items: list[UserView]
     next_cursor: str | None = None
 
 
@@ -113,22 +95,10 @@ class PasswordReset(Struct, forbid_unknown_fields=True):
     password: NewPassword
 
 
-class RoleOut(Struct):
-    """A role."""
-
-    name: str
-    description: str
-    permissions: list[str]
-    builtin: bool
-    users: int
-    created_at: datetime
-    updated_at: datetime
-
-
 class RoleList(Struct):
     """Every role and the permission catalogue."""
 
-    items: list[RoleOut]
+    items: list[RoleView]
     permissions: dict[str, str]
 
 
@@ -147,32 +117,17 @@ class RolePatch(Struct, forbid_unknown_fields=True):
     permissions: Annotated[list[PermissionString], Meta(max_length=200)] | UnsetType = UNSET
 
 
-class ApiKeyOut(Struct):
-    """An API key, without its secret."""
-
-    id: str
-    name: str
-    prefix: str
-    owner_id: str
-    owner_email: str
-    scopes: list[str]
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
 class ApiKeyCreated(Struct):
     """A new API key: `key` is shown this once and never again."""
 
     key: str
-    api_key: ApiKeyOut
+    api_key: ApiKeyView
 
 
 class ApiKeyList(Struct):
     """API keys, newest first."""
 
-    items: list[ApiKeyOut]
+    items: list[ApiKeyView]
 
 
 class ApiKeyCreate(Struct, forbid_unknown_fields=True):

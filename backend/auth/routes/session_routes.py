@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -20,20 +19,14 @@ from backend.auth.routes.schemas import (
     PasswordChange,
     RefreshRequest,
     SetupState,
-    Tokens,
-    UserOut,
 )
 from backend.auth.sessions import TokenPair
 from backend.auth.throttle import is_loopback
+from backend.auth.users import UserView
 from backend.errors import Forbidden, problem_responses
 from backend.observability.audit import Actor, AuditEntry
 
 AnyRequest = Request[Any, Any, Any]
-
-
-def tokens(pair: TokenPair) -> Tokens:
-    """A token pair as the API returns it."""
-    return Tokens(**dataclasses.asdict(pair))
 
 
 class SetupController(Controller):
@@ -58,7 +51,7 @@ class SetupController(Controller):
     )
     async def create_first_admin(
         self, request: AnyRequest, data: JSONBody[FirstAdmin], identity: NamedDependency[Identity]
-    ) -> UserOut:
+    ) -> UserView:
         """The first user, with the admin role."""
         client = client_address(request)
         actor = Actor("anonymous", None, data.email, client)
@@ -74,7 +67,7 @@ class SetupController(Controller):
             roles=["admin"],
             first_admin=True,
         )
-        return UserOut(**dataclasses.asdict(user))
+        return user
 
 
 class SessionController(Controller):
@@ -92,9 +85,9 @@ class SessionController(Controller):
     )
     async def login(
         self, request: AnyRequest, data: JSONBody[Credentials], identity: NamedDependency[Identity]
-    ) -> Tokens:
+    ) -> TokenPair:
         """An access token (15 min) and a refresh token; the same 401 for an unknown email and a wrong password."""
-        return tokens(await identity.sessions.login(data.email, data.password, client_address(request)))
+        return await identity.sessions.login(data.email, data.password, client_address(request))
 
     @post(
         "/refresh",
@@ -105,9 +98,9 @@ class SessionController(Controller):
     )
     async def refresh(
         self, request: AnyRequest, data: JSONBody[RefreshRequest], identity: NamedDependency[Identity]
-    ) -> Tokens:
+    ) -> TokenPair:
         """Rotation: reusing a spent token ends the session (409 within a few seconds, for a racing twin)."""
-        return tokens(await identity.sessions.refresh(data.refresh_token, client_address(request)))
+        return await identity.sessions.refresh(data.refresh_token, client_address(request))
 
     @post(
         "/logout",
@@ -150,9 +143,9 @@ class SessionController(Controller):
     )
     async def change_password(
         self, request: AnyRequest, data: JSONBody[PasswordChange], identity: NamedDependency[Identity]
-    ) -> Tokens:
+    ) -> TokenPair:
         """New tokens for this session; every session, this one's old tokens included, ends."""
         pair = await identity.sessions.change_password(
             request.user, data.current_password, data.new_password, client_address(request)
         )
-        return tokens(pair)
+        return pair

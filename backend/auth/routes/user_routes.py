@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Any
 
 import msgspec
@@ -14,17 +13,12 @@ from msgspec import UNSET
 
 from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.auth.identity import Identity
-from backend.auth.routes.schemas import PasswordReset, UserCreate, UserList, UserOut, UserPatch
+from backend.auth.routes.schemas import PasswordReset, UserCreate, UserList, UserPatch
 from backend.auth.users import UserView
 from backend.errors import problem_responses
 
 AnyRequest = Request[Any, Any, Any]
 UserId = Annotated[str, Parameter(max_length=36, description="The user's id")]
-
-
-def user_out(view: UserView) -> UserOut:
-    """A user as the API returns it."""
-    return UserOut(**dataclasses.asdict(view))
 
 
 class UserController(Controller):
@@ -39,7 +33,7 @@ class UserController(Controller):
         self, identity: NamedDependency[Identity], q: Annotated[str | None, Parameter(max_length=254)] = None
     ) -> UserList:
         """Every user (whose email or name contains q, if given), by email."""
-        return UserList(items=[user_out(user) for user in await identity.users.list(query=q)])
+        return UserList(items=await identity.users.list(query=q))
 
     @post(
         summary="Create a user",
@@ -48,7 +42,7 @@ class UserController(Controller):
     )
     async def create_user(
         self, request: AnyRequest, data: JSONBody[UserCreate], identity: NamedDependency[Identity]
-    ) -> UserOut:
+    ) -> UserView:
         """A new active user with the given roles; the password must pass the policy."""
         view = await identity.users.create(
             actor_of(request),
@@ -58,7 +52,7 @@ class UserController(Controller):
             roles=data.roles,
             grantor=grantor_of(request),
         )
-        return user_out(view)
+        return view
 
     @get(
         "/{user_id:str}",
@@ -66,9 +60,9 @@ class UserController(Controller):
         opt=requires("users:read"),
         responses=problem_responses(401, 403, 404, 422),
     )
-    async def get_user(self, user_id: UserId, identity: NamedDependency[Identity]) -> UserOut:
+    async def get_user(self, user_id: UserId, identity: NamedDependency[Identity]) -> UserView:
         """A user by id."""
-        return user_out(await identity.users.get(user_id))
+        return await identity.users.get(user_id)
 
     @patch(
         "/{user_id:str}",
@@ -78,10 +72,10 @@ class UserController(Controller):
     )
     async def update_user(
         self, request: AnyRequest, user_id: UserId, data: JSONBody[UserPatch], identity: NamedDependency[Identity]
-    ) -> UserOut:
+    ) -> UserView:
         """Disabling ends the user's sessions at once; the last active administrator cannot be removed."""
         changes = {name: value for name, value in msgspec.structs.asdict(data).items() if value is not UNSET}
-        return user_out(await identity.users.update(actor_of(request), user_id, **changes, grantor=grantor_of(request)))
+        return await identity.users.update(actor_of(request), user_id, **changes, grantor=grantor_of(request))
 
     @post(
         "/{user_id:str}/password",
