@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.grants import active_admins, refuse_beyond, refuse_if_no_admin_left
 from backend.auth.models import Role, UserRole
@@ -37,6 +38,16 @@ def _check_permissions(permissions: list[str]) -> None:
     bad = [f"{p}: {problem}" for p in permissions if (problem := permission_problem(p))]
     if bad:
         raise ValidationFailed("Unknown permissions.", errors=[FieldError("permissions", "; ".join(bad))])
+
+
+async def _custom_role(session: AsyncSession, name: str, refused: str) -> Role:
+    """The custom role to change: NotFound if none, Conflict for a built-in one ('cannot be <refused>')."""
+    role = await session.get(Role, name)
+    if role is None:
+        raise NotFound(f"There is no role {name}.")
+    if role.builtin:
+        raise Conflict(f"{name} is a built-in role and cannot be {refused}.")
+    return role
 
 
 class RoleService:
@@ -130,11 +141,7 @@ class RoleService:
             _check_permissions(permissions)
         async with self.db.write() as session:
             admins_before = await active_admins(session)
-            role = await session.get(Role, name)
-            if role is None:
-                raise NotFound(f"There is no role {name}.")
-            if role.builtin:
-                raise Conflict(f"{name} is a built-in role and cannot be changed; make a custom role instead.")
+            role = await _custom_role(session, name, "changed; make a custom role instead")
             refuse_beyond(grantor, [*role.permissions, *(permissions or [])], "change a role beyond your permissions")
             details: dict[str, object] = {}
             if description is not None and description.strip() != role.description:
@@ -156,11 +163,7 @@ class RoleService:
         """Delete a custom role; its holders lose it."""
         async with self.db.write() as session:
             admins_before = await active_admins(session)
-            role = await session.get(Role, name)
-            if role is None:
-                raise NotFound(f"There is no role {name}.")
-            if role.builtin:
-                raise Conflict(f"{name} is a built-in role and cannot be deleted.")
+            role = await _custom_role(session, name, "deleted")
             refuse_beyond(grantor, role.permissions, "delete a role that holds more than you")
             await session.delete(role)
             await refuse_if_no_admin_left(session, admins_before)
