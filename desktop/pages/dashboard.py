@@ -9,15 +9,14 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.api import ApiClient, ApiError
 from desktop.widgets.card import ValueCard
+from desktop.widgets.page_header import PageHeader
 
 REFRESH_MS = 5000
 
@@ -61,23 +60,10 @@ class DashboardPage(QWidget):
         self.system: dict[str, Any] = {}
         self.readiness: dict[str, Any] = {}
 
-        heading = QLabel("Dashboard")
-        heading.setObjectName("pageTitle")
-        self.subtitle = QLabel("Waiting for the backend…")
-        self.subtitle.setObjectName("pageSubtitle")
-        self.refresh_button = QPushButton("Refresh")
+        self.header = PageHeader("Dashboard", "Waiting for the backend…")
+        self.subtitle, self.banner = self.header.subtitle, self.header.banner
+        self.refresh_button = self.header.add_button("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
-        top = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.addWidget(heading)
-        titles.addWidget(self.subtitle)
-        top.addLayout(titles, 1)
-        top.addWidget(self.refresh_button)
-
-        self.banner = QLabel()
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
-        self.banner.hide()
 
         self.version_card = ValueCard("Version")
         self.size_card = ValueCard("Database size")
@@ -109,8 +95,7 @@ class DashboardPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(14)
-        layout.addLayout(top)
-        layout.addWidget(self.banner)
+        layout.addWidget(self.header)
         layout.addLayout(cards)
         layout.addWidget(readiness_title)
         layout.addWidget(readiness_box)
