@@ -83,20 +83,17 @@ class AuditTrail:
         self.db = db
         self.key = key
         self.anchor_path = anchor_path
-        self._head: tuple[int, str] | None = None  # (position, hash) of the chain's last row
 
     def _mac(self, material: bytes) -> str:
         return hmac.new(self.key, material, hashlib.sha256).hexdigest()
 
     async def append(self, session: AsyncSession, entry: AuditEntry) -> AuditEvent:
         """Add entry to the chain inside the caller's write transaction; the anchor moves after COMMIT."""
-        # The head is cached from the last commit: appends run one at a time on the single writer
-        # connection, and a rolled-back append never reaches the after-commit hook that moves it.
-        if self._head is None:
-            query = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-            last = (await session.execute(query)).first()
-            self._head = (last[0], last[1]) if last else (0, GENESIS)
-        position, previous_hash = self._head[0] + 1, self._head[1]
+        # The head is read here, inside the write transaction that holds the one writer, never from a value
+        # read or cached before it: two appends waiting for the writer would otherwise take the same position.
+        query = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        last = (await session.execute(query)).first()
+        position, previous_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
         row = AuditEvent(
             id=position,
             at=utc_now(),
@@ -115,18 +112,12 @@ class AuditTrail:
         values = {column.key: getattr(row, column.key) for column in AuditEvent.__table__.columns}
         await session.execute(insert(AuditEvent).values(**values))  # Core: no unit-of-work for an append
 
-        self._head = (position, row.hash)  # a second append in this transaction follows this one
-
         def committed(_session: object) -> None:
             # No fsync: a crash can only leave the anchor behind the table, which verify accepts.
             self._write_anchor(position, row.hash)
 
         event.listen(session.sync_session, "after_commit", committed, once=True)
-        event.listen(session.sync_session, "after_rollback", lambda _s: self._forget_head(), once=True)
         return row
-
-    def _forget_head(self) -> None:
-        self._head = None  # re-read from the table on the next append
 
     async def record(self, entry: AuditEntry) -> None:
         """Append entry in a transaction of its own (denials, failed logins)."""
