@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -298,3 +301,20 @@ def test_wiping_the_whole_log_and_its_anchor_is_caught(chain: Instance) -> None:
     chain.sql("DELETE FROM audit_events")
     chain.settings.paths.audit_anchor.unlink()
     assert not verify(chain).ok
+
+
+def test_a_rollback_with_its_own_anchor_verifies_and_the_readme_says_so(chain: Instance, tmp_path: Any) -> None:
+    # The local limit of the chain: an older database restored together with its older anchor is a genuine past
+    # state, so it verifies. The README must warn of it rather than promise otherwise.
+    paths = chain.settings.paths
+    old_anchor = paths.audit_anchor.read_bytes()
+    with closing(sqlite3.connect(paths.database)) as live, closing(sqlite3.connect(tmp_path / "old.db")) as old:
+        live.backup(old)
+    chain.client.post("/api/v1/roles", json={"name": "later", "permissions": ["audit:read"]}, headers=chain.admin)
+    assert chain.sql("SELECT count(*) FROM audit_events") == [(ROWS + 1,)]
+    with closing(sqlite3.connect(tmp_path / "old.db")) as old, closing(sqlite3.connect(paths.database)) as live:
+        old.backup(live)
+    paths.audit_anchor.write_bytes(old_anchor)
+    assert verify(chain).ok
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    assert "restores an older copy of `outpost.db` *together\nwith* the `audit.anchor`" in readme
