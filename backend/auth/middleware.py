@@ -31,7 +31,8 @@ class OutpostAuthenticationMiddleware(JWTAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         api_key = connection.headers.get("x-api-key")
         authorization = connection.headers.get("authorization")
-        if api_key and authorization:
+        # Presence, not value: an empty header beside a valid one is still a second, broken credential.
+        if api_key is not None and authorization is not None:
             # Two credentials are ambiguous: which one was meant to count? Refuse rather than guess.
             raise Unauthorized(
                 "Send one credential: an Authorization header or X-API-Key, not both.", headers=CHALLENGE

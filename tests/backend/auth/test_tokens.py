@@ -121,6 +121,13 @@ def test_api_key_and_authorization_together_are_refused(shared: Instance) -> Non
     assert shared.client.get("/api/v1/system", headers=shared.admin).status_code == 200
     both = shared.client.get("/api/v1/system", headers={**shared.admin, "X-API-Key": key})
     assert "one credential" in assert_unauthorized(both)["detail"]
+    # A present but empty or garbled Authorization is a second credential too, not an absent one
+    # (schemathesis' ignored-auth check sends a valid key beside an empty Authorization).
+    for authorization in ("", " ", "Bearer", "Basic x"):
+        beside = shared.client.get("/api/v1/system", headers={"X-API-Key": key, "Authorization": authorization})
+        assert "one credential" in assert_unauthorized(beside)["detail"], repr(authorization)
+    empty_key = shared.client.get("/api/v1/system", headers={**shared.admin, "X-API-Key": ""})
+    assert "one credential" in assert_unauthorized(empty_key)["detail"]
 
 
 def test_signed_out_access_token_is_refused_at_once(shared: Instance) -> None:
