@@ -64,10 +64,12 @@ class OutpostServer(uvicorn.Server):
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True
             return
-        if not self.should_exit:
-            logger.info("stopping", signal=signal.Signals(sig).name)
-            self.on_stopping()
+        if self.should_exit:
+            return
+        # Set first: nothing said about the stop below (a log line, the event) may keep it from happening.
         self.should_exit = True
+        logger.info("stopping", signal=signal.Signals(sig).name)
+        self.on_stopping()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
