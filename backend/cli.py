@@ -76,6 +76,11 @@ def gui(data_dir: str | None) -> None:
 @click.option("--secret-file", type=click.Path(dir_okay=False), default=None, help="File with the signing secret.")
 @click.option("--sqlite-synchronous", type=click.Choice(["FULL", "NORMAL"], case_sensitive=False), default=None)
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option(
+    "--log-level-drivers",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Level of the database/HTTP/queue libraries' own logs (default WARNING; their DEBUG lines hold secrets).",
+)
 def serve(**flags: Any) -> None:
     """Run the backend: the REST API on loopback and the control channel."""
     from backend.server import run_serve
@@ -87,10 +92,11 @@ def serve(**flags: Any) -> None:
 @data_dir_option
 def migrate(data_dir: str | None) -> None:
     """Bring the database to this version's schema (backing it up first)."""
-    from backend.datadir import DataDirBusy, DataDirLock
+    from backend.datadir import DataDirBusy, DataDirLock, make_files_owner_only
     from backend.db.migrate import MigrationError, upgrade_database
 
     settings = _settings(data_dir=data_dir)
+    make_files_owner_only()
     paths = settings.paths.ensure()
     try:
         with DataDirLock(paths):

@@ -114,6 +114,12 @@ SPECS: tuple[SettingSpec, ...] = (
         savable=True,
     ),
     SettingSpec(
+        "log_level_drivers",
+        _parse_choice("DEBUG", "INFO", "WARNING", "ERROR"),
+        "WARNING",
+        "Least severe level logged by the database, HTTP and queue libraries (their debug lines hold secrets).",
+    ),
+    SettingSpec(
         "max_body_bytes",
         _parse_positive_int,
         10 * 1024 * 1024,
@@ -150,6 +156,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"
+    log_level_drivers: str = "WARNING"
     max_body_bytes: int = 10 * 1024 * 1024
     rate_limit_per_minute: int = 6000
     secret_file: Path | None = None
