@@ -148,6 +148,8 @@ def _print_settings(items: list[dict[str, Any]]) -> None:
         value = item["value"]
         shown = ",".join(value) if isinstance(value, list) else value
         note = f"  (saved: {item['saved']}; restart to apply)" if item["restart_required"] else ""
+        if item.get("saved_error"):
+            note += f"  (saved value ignored: {item['saved_error']})"
         click.echo(f"{item['name']:>20} = {shown}  [{item['source']}]{note}")
 
 

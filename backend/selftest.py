@@ -48,12 +48,13 @@ def check_database(settings: Settings) -> str:
         db = Database(settings.paths.database, synchronous=settings.sqlite_synchronous)
         try:
             service = SavedSettingsService(db, settings)
-            await service.update({"log_level": "WARNING"})
-            saved = await service.saved()
+            written = {"log_level": "WARNING", "max_body_bytes": 20_000_000}  # a text and a number
+            await service.update(written)
+            saved = (await service.saved()).values
         finally:
             await db.close()
-        if saved.get("log_level") != "WARNING":
-            raise SelftestFailure(f"saved log_level=WARNING, read back {saved!r}")
+        if saved != written:
+            raise SelftestFailure(f"saved {written!r}, read back {saved!r}")
         return "write and read back"
 
     return asyncio.run(round_trip())

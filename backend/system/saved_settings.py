@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from backend.db.engine import Database
 from backend.errors import FieldError, ValidationFailed
 from backend.settings import SAVABLE, SPECS, SPECS_BY_NAME, SettingError, Settings
 from backend.system.models import SavedSetting
+
+logger = logging.getLogger("outpost.settings")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,20 @@ class SettingView:
     help: str
     saved: Any
     restart_required: bool
+    saved_error: str | None = None  # why a saved value is ignored (it cannot be read, or is no longer valid)
+
+
+@dataclass(frozen=True)
+class SavedValues:
+    """Saved settings as read: the usable values, and why each unusable one is ignored."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    def log_problems(self) -> None:
+        """A warning naming each saved setting that is ignored."""
+        for name, why in self.problems.items():
+            logger.warning("saved setting %s is ignored: %s", name, why)
 
 
 def _plain(value: Any) -> Any:
@@ -40,18 +57,47 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def read_saved_settings(database: Path) -> dict[str, Any]:
+def encode_saved(value: Any) -> str:
+    """The JSON text a setting is stored as."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def decode_saved(rows: Iterable[tuple[str, Any]]) -> SavedValues:
+    """Stored (key, JSON text) rows as values, each one that cannot be read or used set aside with the reason."""
+    values: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for name, stored in rows:
+        if name not in SAVABLE:
+            continue  # not a setting this version saves (a newer one's, say): not ours to judge
+        if not isinstance(stored, str):
+            problems[name] = f"stored as {type(stored).__name__} {stored!r}, not as JSON text"
+            continue
+        try:
+            value = json.loads(stored)
+        except ValueError:
+            problems[name] = f"{stored[:40]!r} is not JSON"
+            continue
+        try:
+            SPECS_BY_NAME[name].parse(value)
+        except (TypeError, ValueError) as exc:
+            problems[name] = f"{value!r} is not a valid value: {exc}"
+            continue
+        values[name] = value
+    return SavedValues(values, problems)
+
+
+def read_saved_settings(database: Path) -> SavedValues:
     """Saved settings read at start-up, before the async engine exists."""
     if not database.exists():
-        return {}
+        return SavedValues()
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         rows = connection.execute("SELECT key, value FROM saved_settings").fetchall()
     except sqlite3.OperationalError:
-        return {}
+        return SavedValues()
     finally:
         connection.close()
-    return {key: json.loads(value) for key, value in rows if key in SAVABLE}
+    return decode_saved(rows)
 
 
 def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,11 +128,11 @@ class SavedSettingsService:
         self.db = db
         self.running = running
 
-    async def saved(self) -> dict[str, Any]:
-        """Every saved value by name."""
+    async def saved(self) -> SavedValues:
+        """Every saved value by name, and the saved values that are ignored."""
         async with self.db.read() as session:
-            rows = (await session.execute(select(SavedSetting.key, SavedSetting.value))).all()
-        return {key: value for key, value in rows if key in SAVABLE}
+            rows = (await session.execute(select(SavedSetting.key, SavedSetting.value))).tuples().all()
+        return decode_saved(rows)
 
     async def view(self) -> list[SettingView]:
         """All settings with their running values, saved values and pending changes."""
@@ -95,7 +141,7 @@ class SavedSettingsService:
         for spec in SPECS:
             running = _plain(getattr(self.running, spec.name))
             source = self.running.sources.get(spec.name, "default")
-            saved_value = saved.get(spec.name)
+            saved_value = saved.values.get(spec.name)
             if source in ("flag", "env"):
                 next_value = running
             elif saved_value is not None:
@@ -111,6 +157,7 @@ class SavedSettingsService:
                     help=spec.help,
                     saved=saved_value,
                     restart_required=next_value != running,
+                    saved_error=saved.problems.get(spec.name),
                 )
             )
         return views
@@ -124,7 +171,7 @@ class SavedSettingsService:
                 if value is None:
                     await session.execute(delete(SavedSetting).where(SavedSetting.key == name))
                 else:
-                    statement = insert(SavedSetting).values(key=name, value=value, updated_at=now)
+                    statement = insert(SavedSetting).values(key=name, value=encode_saved(value), updated_at=now)
                     await session.execute(
                         statement.on_conflict_do_update(
                             index_elements=[SavedSetting.key],
