@@ -166,7 +166,7 @@ def settings_list(data_dir: str | None) -> None:
 @click.argument("value")
 def settings_set(data_dir: str | None, name: str, value: str) -> None:
     """Save NAME=VALUE for the next start (lists are comma-separated)."""
-    _print_settings(_run(_settings(data_dir=data_dir), "settings.save", {"changes": {name: value}}))
+    _print_settings(_run(_settings(data_dir=data_dir), "settings.save", _identity_args(changes={name: value})))
 
 
 @settings.command("unset")
@@ -174,7 +174,7 @@ def settings_set(data_dir: str | None, name: str, value: str) -> None:
 @click.argument("name", type=click.Choice(sorted(SAVABLE)))
 def settings_unset(data_dir: str | None, name: str) -> None:
     """Forget the saved value of NAME."""
-    _print_settings(_run(_settings(data_dir=data_dir), "settings.save", {"changes": {name: None}}))
+    _print_settings(_run(_settings(data_dir=data_dir), "settings.save", _identity_args(changes={name: None})))
 
 
 def _identity_args(**args: Any) -> dict[str, Any]:

@@ -14,9 +14,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.sqlite import insert
 
+from backend.auth.permissions import WILDCARD, allows
 from backend.db.engine import Database
-from backend.errors import FieldError, ValidationFailed
-from backend.settings import SAVABLE, SPECS, SPECS_BY_NAME, SettingError, Settings
+from backend.errors import FieldError, Forbidden, ValidationFailed
+from backend.observability.audit import Actor, AuditEntry, AuditTrail
+from backend.settings import ADMIN_ONLY, SAVABLE, SPECS, SPECS_BY_NAME, SettingError, Settings
 from backend.system.models import SavedSetting
 
 logger = logging.getLogger("outpost.settings")
@@ -121,17 +123,26 @@ def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-class SavedSettingsService:
-    """Reads and writes saved settings through the database's single writer."""
+def _stored_value(stored: str) -> Any:
+    """A stored value as the audit shows it: its JSON value, or the raw text if that cannot be read."""
+    try:
+        return json.loads(stored)
+    except ValueError:
+        return stored
 
-    def __init__(self, db: Database, running: Settings) -> None:
+
+class SavedSettingsService:
+    """Reads and writes saved settings through the database's single writer; every change is audited."""
+
+    def __init__(self, db: Database, running: Settings, audit: AuditTrail) -> None:
         self.db = db
         self.running = running
+        self.audit = audit
 
     async def saved(self) -> SavedValues:
         """Every saved value by name, and the saved values that are ignored."""
         async with self.db.read() as session:
-            rows = (await session.execute(select(SavedSetting.key, SavedSetting.value))).tuples().all()
+            rows = (await session.execute(select(SavedSetting.key, SavedSetting.value))).all()
         return decode_saved(rows)
 
     async def view(self) -> list[SettingView]:
@@ -162,11 +173,27 @@ class SavedSettingsService:
             )
         return views
 
-    async def update(self, changes: Mapping[str, Any]) -> list[SettingView]:
-        """Save (or forget, for None) each change atomically; all or nothing."""
+    async def update(
+        self, actor: Actor, changes: Mapping[str, Any], held: frozenset[str] | None = None
+    ) -> list[SettingView]:
+        """Save (or forget, for None) each change atomically, all or nothing, audited with old and new values.
+
+        held: the permissions of whoever asks (None: the system, i.e. the data dir's owner through the CLI);
+        settings that weaken security need the administrator permission (*).
+        """
         parsed = validate_changes(changes)
+        guarded = sorted(name for name in parsed if name in ADMIN_ONLY)
+        if held is not None and guarded and not allows(held, WILDCARD):
+            reason = f"changing {', '.join(guarded)} needs the administrator permission ({WILDCARD})"
+            await self.audit.record(
+                AuditEntry("settings.update", actor, "denied", "settings", {"reason": reason, "settings": guarded})
+            )
+            raise Forbidden(f"Not allowed: {reason}; nothing was saved.")
         now = datetime.now(UTC)
         async with self.db.write() as session:
+            query = select(SavedSetting.key, SavedSetting.value).where(SavedSetting.key.in_(list(parsed)))
+            before = {key: _stored_value(stored) for key, stored in (await session.execute(query)).all()}
+            changed = {name: [before.get(name), value] for name, value in parsed.items() if before.get(name) != value}
             for name, value in parsed.items():
                 if value is None:
                     await session.execute(delete(SavedSetting).where(SavedSetting.key == name))
@@ -178,4 +205,8 @@ class SavedSettingsService:
                             set_={"value": statement.excluded.value, "updated_at": now},
                         )
                     )
+            if changed:
+                await self.audit.append(
+                    session, AuditEntry("settings.update", actor, target="settings", details=changed)
+                )
         return await self.view()
