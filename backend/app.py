@@ -91,7 +91,7 @@ def _provide_info(state: State) -> SystemInfo:
 
 
 def _provide_saved_settings(state: State) -> SavedSettingsService:
-    return SavedSettingsService(state.db, state.settings)
+    return SavedSettingsService(state.db, state.settings, state.identity.audit)
 
 
 def _provide_identity(state: State) -> Identity:

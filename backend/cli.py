@@ -76,6 +76,11 @@ def gui(data_dir: str | None) -> None:
 @click.option("--secret-file", type=click.Path(dir_okay=False), default=None, help="File with the signing secret.")
 @click.option("--sqlite-synchronous", type=click.Choice(["FULL", "NORMAL"], case_sensitive=False), default=None)
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option(
+    "--log-level-drivers",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Level of the database/HTTP/queue libraries' own logs (default WARNING; their DEBUG lines hold secrets).",
+)
 def serve(**flags: Any) -> None:
     """Run the backend: the REST API on loopback and the control channel."""
     from backend.server import run_serve
@@ -87,10 +92,11 @@ def serve(**flags: Any) -> None:
 @data_dir_option
 def migrate(data_dir: str | None) -> None:
     """Bring the database to this version's schema (backing it up first)."""
-    from backend.datadir import DataDirBusy, DataDirLock
+    from backend.datadir import DataDirBusy, DataDirLock, make_files_owner_only
     from backend.db.migrate import MigrationError, upgrade_database
 
     settings = _settings(data_dir=data_dir)
+    make_files_owner_only()
     paths = settings.paths.ensure()
     try:
         with DataDirLock(paths):
@@ -142,6 +148,8 @@ def _print_settings(items: list[dict[str, Any]]) -> None:
         value = item["value"]
         shown = ",".join(value) if isinstance(value, list) else value
         note = f"  (saved: {item['saved']}; restart to apply)" if item["restart_required"] else ""
+        if item.get("saved_error"):
+            note += f"  (saved value ignored: {item['saved_error']})"
         click.echo(f"{item['name']:>20} = {shown}  [{item['source']}]{note}")
 
 
@@ -158,7 +166,7 @@ def settings_list(data_dir: str | None) -> None:
 @click.argument("value")
 def settings_set(data_dir: str | None, name: str, value: str) -> None:
     """Save NAME=VALUE for the next start (lists are comma-separated)."""
-    _print_settings(_run(_settings(data_dir=data_dir), "settings.save", {"changes": {name: value}}))
+    _print_settings(_run(_settings(data_dir=data_dir), "settings.save", _identity_args(changes={name: value})))
 
 
 @settings.command("unset")
@@ -166,7 +174,7 @@ def settings_set(data_dir: str | None, name: str, value: str) -> None:
 @click.argument("name", type=click.Choice(sorted(SAVABLE)))
 def settings_unset(data_dir: str | None, name: str) -> None:
     """Forget the saved value of NAME."""
-    _print_settings(_run(_settings(data_dir=data_dir), "settings.save", {"changes": {name: None}}))
+    _print_settings(_run(_settings(data_dir=data_dir), "settings.save", _identity_args(changes={name: None})))
 
 
 def _identity_args(**args: Any) -> dict[str, Any]:

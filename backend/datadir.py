@@ -68,6 +68,15 @@ class DataDir:
         return self
 
 
+def make_files_owner_only() -> None:
+    """Have every file and directory this process creates from now on be owner-only.
+
+    Libraries (diskcache, SQLite, Huey, logging) create their files with the umask's mode, 0644 on
+    most systems; a process that owns a data dir makes nothing for other users to read.
+    """
+    os.umask(0o077)
+
+
 def write_private_file(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write a file only its owner can read, replacing it atomically (fsynced unless durable=False)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

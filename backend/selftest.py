@@ -15,6 +15,7 @@ from backend.cache import Cache
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
 from backend.jobs.queue import JobQueue
+from backend.observability.audit import Actor, AuditTrail
 from backend.settings import Settings, load_settings
 from backend.startup import prepare_data_dir
 from backend.system.saved_settings import SavedSettingsService
@@ -47,13 +48,15 @@ def check_database(settings: Settings) -> str:
     async def round_trip() -> str:
         db = Database(settings.paths.database, synchronous=settings.sqlite_synchronous)
         try:
-            service = SavedSettingsService(db, settings)
-            await service.update({"log_level": "WARNING"})
-            saved = await service.saved()
+            audit = AuditTrail(db, secrets.token_bytes(32), settings.paths.audit_anchor)
+            service = SavedSettingsService(db, settings, audit)
+            written = {"log_level": "WARNING", "max_body_bytes": 20_000_000}  # a text and a number
+            await service.update(Actor("system", None, "selftest"), written)
+            saved = (await service.saved()).values
         finally:
             await db.close()
-        if saved.get("log_level") != "WARNING":
-            raise SelftestFailure(f"saved log_level=WARNING, read back {saved!r}")
+        if saved != written:
+            raise SelftestFailure(f"saved {written!r}, read back {saved!r}")
         return "write and read back"
 
     return asyncio.run(round_trip())

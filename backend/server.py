@@ -17,7 +17,7 @@ from backend import __version__
 from backend.app import create_app
 from backend.control.commands import ControlContext
 from backend.control.server import ControlServer
-from backend.datadir import DataDirBusy, DataDirLock, clear_runtime, write_runtime
+from backend.datadir import DataDirBusy, DataDirLock, clear_runtime, make_files_owner_only, write_runtime
 from backend.db.migrate import MigrationError
 from backend.events import emit_event
 from backend.observability.logging import configure_logging
@@ -64,10 +64,12 @@ class OutpostServer(uvicorn.Server):
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True
             return
-        if not self.should_exit:
-            logger.info("stopping", signal=signal.Signals(sig).name)
-            self.on_stopping()
+        if self.should_exit:
+            return
+        # Set first: nothing said about the stop below (a log line, the event) may keep it from happening.
         self.should_exit = True
+        logger.info("stopping", signal=signal.Signals(sig).name)
+        self.on_stopping()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -96,8 +98,9 @@ def _url(host: str, port: int) -> str:
 
 def run_serve(settings: Settings) -> int:
     """Run the backend until asked to stop; the process exit code."""
+    make_files_owner_only()
     paths = settings.paths.ensure()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, drivers_level=settings.log_level_drivers)
     lock = DataDirLock(paths)
     try:
         lock.acquire()
@@ -106,7 +109,7 @@ def run_serve(settings: Settings) -> int:
         emit_event("error", message=str(exc))
         return 1
     # Only the lock holder writes the log file, so two processes never rotate it at once.
-    configure_logging(settings.log_level, paths.logs)
+    configure_logging(settings.log_level, paths.logs, settings.log_level_drivers)
     try:
         return _serve_locked(settings)
     finally:
@@ -122,7 +125,7 @@ def _serve_locked(settings: Settings) -> int:
         emit_event("error", message=str(exc))
         return 1
     if prepared.settings.log_level != settings.log_level:
-        configure_logging(prepared.settings.log_level, settings.paths.logs)  # a saved log level
+        configure_logging(prepared.settings.log_level, settings.paths.logs, settings.log_level_drivers)  # a saved level
     settings = prepared.settings
     if prepared.migration.changed:
         logger.info(

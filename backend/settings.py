@@ -79,6 +79,9 @@ class SettingSpec:
     default: Any
     help: str
     savable: bool = False
+    # Saving it can weaken security (who may call, what is logged, how much is accepted): the
+    # administrator permission (*) is needed, not settings:write alone.
+    admin_only: bool = False
 
 
 SPECS: tuple[SettingSpec, ...] = (
@@ -91,6 +94,7 @@ SPECS: tuple[SettingSpec, ...] = (
         (),
         "Extra Host header values accepted besides the bound address and localhost.",
         savable=True,
+        admin_only=True,
     ),
     SettingSpec(
         "cors_origins",
@@ -98,6 +102,7 @@ SPECS: tuple[SettingSpec, ...] = (
         (),
         "Browser origins allowed to call the API (none by default).",
         savable=True,
+        admin_only=True,
     ),
     SettingSpec(
         "sqlite_synchronous",
@@ -112,6 +117,13 @@ SPECS: tuple[SettingSpec, ...] = (
         "INFO",
         "Least severe log level written.",
         savable=True,
+        admin_only=True,
+    ),
+    SettingSpec(
+        "log_level_drivers",
+        _parse_choice("DEBUG", "INFO", "WARNING", "ERROR"),
+        "WARNING",
+        "Least severe level logged by the database, HTTP and queue libraries (their debug lines hold secrets).",
     ),
     SettingSpec(
         "max_body_bytes",
@@ -119,6 +131,7 @@ SPECS: tuple[SettingSpec, ...] = (
         10 * 1024 * 1024,
         "Largest request body accepted, in bytes.",
         savable=True,
+        admin_only=True,
     ),
     SettingSpec(
         "rate_limit_per_minute",
@@ -126,12 +139,14 @@ SPECS: tuple[SettingSpec, ...] = (
         6000,
         "Requests a minute allowed to each user or API key (anonymous clients: per address).",
         savable=True,
+        admin_only=True,
     ),
     SettingSpec("secret_file", _parse_optional_path, None, "File holding the signing secret."),
 )
 
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
 SAVABLE = frozenset(spec.name for spec in SPECS if spec.savable)
+ADMIN_ONLY = frozenset(spec.name for spec in SPECS if spec.savable and spec.admin_only)
 
 
 def default_data_dir() -> Path:
@@ -150,6 +165,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"
+    log_level_drivers: str = "WARNING"
     max_body_bytes: int = 10 * 1024 * 1024
     rate_limit_per_minute: int = 6000
     secret_file: Path | None = None

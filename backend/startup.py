@@ -24,5 +24,7 @@ def prepare_data_dir(settings: Settings) -> Prepared:
     paths = settings.paths.ensure()
     secret = load_or_create_secret(paths, settings.secret_file, settings.secret_key)
     migration = upgrade_database(paths, synchronous=settings.sqlite_synchronous)
-    final = settings.with_saved(read_saved_settings(paths.database))
+    saved = read_saved_settings(paths.database)
+    saved.log_problems()  # a saved value that cannot be used is named and skipped, never fatal
+    final = settings.with_saved(saved.values)
     return Prepared(final, secret, migration)

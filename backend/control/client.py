@@ -11,7 +11,7 @@ from typing import Any
 from backend.auth.identity import Identity
 from backend.control.commands import ControlContext, dispatch
 from backend.control.protocol import MAX_LINE_BYTES, ControlError, decode, encode
-from backend.datadir import DataDirLock, is_locked
+from backend.datadir import DataDirLock, is_locked, make_files_owner_only
 from backend.db.engine import Database
 from backend.errors import OutpostError
 from backend.settings import Settings
@@ -63,6 +63,7 @@ def run_command(settings: Settings, command: str, args: dict[str, Any]) -> Any:
     paths = settings.paths
     if is_locked(paths):
         return call_backend(paths.control_socket, command, args)
+    make_files_owner_only()
     paths.ensure()
     with DataDirLock(paths):
         try:

@@ -41,7 +41,7 @@ async def status(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
 
 async def settings_list(ctx: ControlContext, args: dict[str, Any]) -> list[dict[str, Any]]:
     """Every setting with its value and source."""
-    views = await SavedSettingsService(ctx.db, ctx.settings).view()
+    views = await SavedSettingsService(ctx.db, ctx.settings, ctx.identity.audit).view()
     return [dataclasses.asdict(view) for view in views]
 
 
@@ -50,7 +50,7 @@ async def settings_save(ctx: ControlContext, args: dict[str, Any]) -> list[dict[
     changes = args.get("changes")
     if not isinstance(changes, dict) or not changes:
         raise ValidationFailed("Give at least one setting to change.")
-    views = await SavedSettingsService(ctx.db, ctx.settings).update(changes)
+    views = await SavedSettingsService(ctx.db, ctx.settings, ctx.identity.audit).update(_actor(args), changes)
     return [dataclasses.asdict(view) for view in views]
 
 

@@ -21,8 +21,14 @@ class Database:
         url = f"sqlite+aiosqlite:///{path}"
         # pool_size=1 and no overflow: the writer is one connection, so writers queue in
         # the pool rather than fight over SQLite's file lock (p99 769 ms -> 33 ms here).
-        self.writer_engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
-        self.reader_engine = create_async_engine(url, pool_size=READER_CONNECTIONS, max_overflow=0, pool_timeout=30)
+        # hide_parameters: a failed statement's message would otherwise quote its values (hashes, digests)
+        # into the exception, and from there into the log.
+        self.writer_engine = create_async_engine(
+            url, pool_size=1, max_overflow=0, pool_timeout=30, hide_parameters=True
+        )
+        self.reader_engine = create_async_engine(
+            url, pool_size=READER_CONNECTIONS, max_overflow=0, pool_timeout=30, hide_parameters=True
+        )
         # IMMEDIATE takes the write lock at BEGIN, so a write never fails half-way on upgrade.
         configure_sqlite_engine(self.writer_engine.sync_engine, synchronous=synchronous, begin="BEGIN IMMEDIATE")
         configure_sqlite_engine(self.reader_engine.sync_engine, synchronous=synchronous, query_only=True)

@@ -1,17 +1,25 @@
-"""Structured logs: JSON lines to a rotating file, readable lines on stderr, never stdout."""
+"""Structured logs: JSON lines to a rotating file, readable lines on stderr, never stdout; secrets masked."""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 
 import structlog
 
+from backend.observability.redaction import redact_secrets
+
 LOG_FILE = "outpost.log"
 MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 5
+LOG_FILE_MODE = 0o600
+
+# Libraries whose DEBUG/INFO lines carry SQL parameters, rows and request bodies (password hashes,
+# tokens): held at their own level, WARNING unless log_level_drivers asks for more.
+DRIVER_LOGGERS = ("aiosqlite", "sqlalchemy", "asyncio", "httpx", "httpcore", "huey", "redis", "asyncpg")
 
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -20,8 +28,28 @@ _SHARED: list[structlog.types.Processor] = [
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
 
+# Both outputs: the traceback as plain text (no local variables: they hold passwords and keys, and
+# rich's pretty printing of them stalled the event loop for seconds), then every secret masked.
+_FINAL: list[structlog.types.Processor] = [
+    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+    structlog.processors.format_exc_info,
+    redact_secrets,
+]
 
-def configure_logging(level: str = "INFO", log_dir: Path | None = None) -> None:
+
+class OwnerOnlyRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file created owner-only, whatever the umask (rotated files are renames of it)."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        def opener(path: str, flags: int) -> int:
+            return os.open(path, flags, LOG_FILE_MODE)
+
+        stream = open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=opener)  # noqa: SIM115
+        os.chmod(self.baseFilename, LOG_FILE_MODE)  # a file left by an older version may be looser
+        return stream
+
+
+def configure_logging(level: str = "INFO", log_dir: Path | None = None, drivers_level: str = "WARNING") -> None:
     """Route structlog and the standard library's loggers to stderr and the log file."""
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -35,25 +63,21 @@ def configure_logging(level: str = "INFO", log_dir: Path | None = None) -> None:
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=_SHARED,
             processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.dev.ConsoleRenderer(colors=False),
+                *_FINAL,
+                structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback),
             ],
         )
     )
     handlers.append(console)
     if log_dir is not None:
         log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
+        file_handler = OwnerOnlyRotatingFileHandler(
             log_dir / LOG_FILE, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
         )
         file_handler.setFormatter(
             structlog.stdlib.ProcessorFormatter(
                 foreign_pre_chain=_SHARED,
-                processors=[
-                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info,
-                    structlog.processors.JSONRenderer(),
-                ],
+                processors=[*_FINAL, structlog.processors.JSONRenderer()],
             )
         )
         handlers.append(file_handler)
@@ -64,6 +88,10 @@ def configure_logging(level: str = "INFO", log_dir: Path | None = None) -> None:
     for handler in handlers:
         root.addHandler(handler)
     root.setLevel(level)
+    # The more severe of the two: drivers never say more than the rest, and say DEBUG only when both ask.
+    drivers = max(logging.getLevelNamesMapping()[level], logging.getLevelNamesMapping()[drivers_level])
+    for name in DRIVER_LOGGERS:
+        logging.getLogger(name).setLevel(drivers)
     # uvicorn configures its own handlers unless told not to; we pass log_config=None and
     # let its records propagate here. Its access log is replaced by ours.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, get, patch
+from litestar import Controller, Request, get, patch
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from backend.auth.access import PROTECTED, requires
+from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.errors import problem_responses
+from backend.settings import ADMIN_ONLY
 from backend.system.info import SystemInfo
 from backend.system.saved_settings import SavedSettingsService, SettingView
 
+AnyRequest = Request[Any, Any, Any]
 HostName = Annotated[str, Meta(min_length=1, max_length=253)]
 Origin = Annotated[str, Meta(pattern=r"^https?://", max_length=2048)]
 
@@ -34,6 +38,14 @@ class SettingsList(Struct):
     """All settings of this instance."""
 
     items: list[SettingView]
+
+
+def _admin_only_refusal() -> ResponseSpec:
+    description = (
+        "Without settings:write; or changing a setting that can weaken security "
+        f"({', '.join(sorted(ADMIN_ONLY))}) without the administrator permission (*). Refusals are audited."
+    )
+    return dataclasses.replace(problem_responses(403)[403], description=description)
 
 
 class SystemController(Controller):
@@ -67,13 +79,23 @@ class SystemController(Controller):
         "/settings",
         summary="Save settings for the next start",
         opt=requires("settings:write"),
-        responses=problem_responses(400, 401, 403, 413, 415, 422),
+        responses={
+            **problem_responses(400, 401, 403, 413, 415, 422),
+            403: _admin_only_refusal(),
+        },
     )
     async def save_settings(
-        self, data: JSONBody[SettingsChanges], saved_settings: NamedDependency[SavedSettingsService]
+        self,
+        request: AnyRequest,
+        data: JSONBody[SettingsChanges],
+        saved_settings: NamedDependency[SavedSettingsService],
     ) -> SettingsList:
-        """Validate and save all the given settings, or none of them."""
+        """Validate and save all the given settings, or none of them; every change is audited.
+
+        Settings that can weaken security need the administrator permission (*), settings:write is not enough.
+        """
         changes: dict[str, Any] = {
             name: value for name, value in msgspec.structs.asdict(data).items() if value is not UNSET
         }
-        return SettingsList(items=await saved_settings.update(changes))
+        views = await saved_settings.update(actor_of(request), changes, held=grantor_of(request))
+        return SettingsList(items=views)

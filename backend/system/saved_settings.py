@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,14 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.sqlite import insert
 
+from backend.auth.permissions import WILDCARD, allows
 from backend.db.engine import Database
-from backend.errors import FieldError, ValidationFailed
-from backend.settings import SAVABLE, SPECS, SPECS_BY_NAME, SettingError, Settings
+from backend.errors import FieldError, Forbidden, ValidationFailed
+from backend.observability.audit import Actor, AuditEntry, AuditTrail
+from backend.settings import ADMIN_ONLY, SAVABLE, SPECS, SPECS_BY_NAME, SettingError, Settings
 from backend.system.models import SavedSetting
+
+logger = logging.getLogger("outpost.settings")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,20 @@ class SettingView:
     help: str
     saved: Any
     restart_required: bool
+    saved_error: str | None = None  # why a saved value is ignored (it cannot be read, or is no longer valid)
+
+
+@dataclass(frozen=True)
+class SavedValues:
+    """Saved settings as read: the usable values, and why each unusable one is ignored."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    def log_problems(self) -> None:
+        """A warning naming each saved setting that is ignored."""
+        for name, why in self.problems.items():
+            logger.warning("saved setting %s is ignored: %s", name, why)
 
 
 def _plain(value: Any) -> Any:
@@ -40,18 +59,47 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def read_saved_settings(database: Path) -> dict[str, Any]:
+def encode_saved(value: Any) -> str:
+    """The JSON text a setting is stored as."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def decode_saved(rows: Iterable[tuple[str, Any]]) -> SavedValues:
+    """Stored (key, JSON text) rows as values, each one that cannot be read or used set aside with the reason."""
+    values: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for name, stored in rows:
+        if name not in SAVABLE:
+            continue  # not a setting this version saves (a newer one's, say): not ours to judge
+        if not isinstance(stored, str):
+            problems[name] = f"stored as {type(stored).__name__} {stored!r}, not as JSON text"
+            continue
+        try:
+            value = json.loads(stored)
+        except ValueError:
+            problems[name] = f"{stored[:40]!r} is not JSON"
+            continue
+        try:
+            SPECS_BY_NAME[name].parse(value)
+        except (TypeError, ValueError) as exc:
+            problems[name] = f"{value!r} is not a valid value: {exc}"
+            continue
+        values[name] = value
+    return SavedValues(values, problems)
+
+
+def read_saved_settings(database: Path) -> SavedValues:
     """Saved settings read at start-up, before the async engine exists."""
     if not database.exists():
-        return {}
+        return SavedValues()
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         rows = connection.execute("SELECT key, value FROM saved_settings").fetchall()
     except sqlite3.OperationalError:
-        return {}
+        return SavedValues()
     finally:
         connection.close()
-    return {key: json.loads(value) for key, value in rows if key in SAVABLE}
+    return decode_saved(rows)
 
 
 def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,18 +123,27 @@ def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-class SavedSettingsService:
-    """Reads and writes saved settings through the database's single writer."""
+def _stored_value(stored: str) -> Any:
+    """A stored value as the audit shows it: its JSON value, or the raw text if that cannot be read."""
+    try:
+        return json.loads(stored)
+    except ValueError:
+        return stored
 
-    def __init__(self, db: Database, running: Settings) -> None:
+
+class SavedSettingsService:
+    """Reads and writes saved settings through the database's single writer; every change is audited."""
+
+    def __init__(self, db: Database, running: Settings, audit: AuditTrail) -> None:
         self.db = db
         self.running = running
+        self.audit = audit
 
-    async def saved(self) -> dict[str, Any]:
-        """Every saved value by name."""
+    async def saved(self) -> SavedValues:
+        """Every saved value by name, and the saved values that are ignored."""
         async with self.db.read() as session:
             rows = (await session.execute(select(SavedSetting.key, SavedSetting.value))).all()
-        return {key: value for key, value in rows if key in SAVABLE}
+        return decode_saved(rows)
 
     async def view(self) -> list[SettingView]:
         """All settings with their running values, saved values and pending changes."""
@@ -95,7 +152,7 @@ class SavedSettingsService:
         for spec in SPECS:
             running = _plain(getattr(self.running, spec.name))
             source = self.running.sources.get(spec.name, "default")
-            saved_value = saved.get(spec.name)
+            saved_value = saved.values.get(spec.name)
             if source in ("flag", "env"):
                 next_value = running
             elif saved_value is not None:
@@ -111,24 +168,45 @@ class SavedSettingsService:
                     help=spec.help,
                     saved=saved_value,
                     restart_required=next_value != running,
+                    saved_error=saved.problems.get(spec.name),
                 )
             )
         return views
 
-    async def update(self, changes: Mapping[str, Any]) -> list[SettingView]:
-        """Save (or forget, for None) each change atomically; all or nothing."""
+    async def update(
+        self, actor: Actor, changes: Mapping[str, Any], held: frozenset[str] | None = None
+    ) -> list[SettingView]:
+        """Save (or forget, for None) each change atomically, all or nothing, audited with old and new values.
+
+        held: the permissions of whoever asks (None: the system, i.e. the data dir's owner through the CLI);
+        settings that weaken security need the administrator permission (*).
+        """
         parsed = validate_changes(changes)
+        guarded = sorted(name for name in parsed if name in ADMIN_ONLY)
+        if held is not None and guarded and not allows(held, WILDCARD):
+            reason = f"changing {', '.join(guarded)} needs the administrator permission ({WILDCARD})"
+            await self.audit.record(
+                AuditEntry("settings.update", actor, "denied", "settings", {"reason": reason, "settings": guarded})
+            )
+            raise Forbidden(f"Not allowed: {reason}; nothing was saved.")
         now = datetime.now(UTC)
         async with self.db.write() as session:
+            query = select(SavedSetting.key, SavedSetting.value).where(SavedSetting.key.in_(list(parsed)))
+            before = {key: _stored_value(stored) for key, stored in (await session.execute(query)).all()}
+            changed = {name: [before.get(name), value] for name, value in parsed.items() if before.get(name) != value}
             for name, value in parsed.items():
                 if value is None:
                     await session.execute(delete(SavedSetting).where(SavedSetting.key == name))
                 else:
-                    statement = insert(SavedSetting).values(key=name, value=value, updated_at=now)
+                    statement = insert(SavedSetting).values(key=name, value=encode_saved(value), updated_at=now)
                     await session.execute(
                         statement.on_conflict_do_update(
                             index_elements=[SavedSetting.key],
                             set_={"value": statement.excluded.value, "updated_at": now},
                         )
                     )
+            if changed:
+                await self.audit.append(
+                    session, AuditEntry("settings.update", actor, target="settings", details=changed)
+                )
         return await self.view()

@@ -29,7 +29,7 @@ def test_save_marks_restart_and_persists(client: TestClient[Litestar], settings:
     assert items["sqlite_synchronous"]["value"] == "FULL"  # running value unchanged until restart
     assert items["sqlite_synchronous"]["saved"] == "NORMAL"
     assert items["sqlite_synchronous"]["restart_required"] is True
-    assert read_saved_settings(settings.paths.database) == {
+    assert read_saved_settings(settings.paths.database).values == {
         "sqlite_synchronous": "NORMAL",
         "cors_origins": ["https://a.b"],
     }
@@ -39,14 +39,14 @@ def test_null_forgets_a_saved_value(client: TestClient[Litestar], settings: Sett
     client.patch("/api/v1/settings", json={"log_level": "DEBUG"})
     response = client.patch("/api/v1/settings", json={"log_level": None})
     assert by_name(response.json()["items"])["log_level"]["restart_required"] is False
-    assert read_saved_settings(settings.paths.database) == {}
+    assert read_saved_settings(settings.paths.database).values == {}
 
 
 def test_one_bad_value_saves_nothing(client: TestClient[Litestar], settings: Settings) -> None:
     response = client.patch("/api/v1/settings", json={"log_level": "DEBUG", "allowed_hosts": ["bad/host"]})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "allowed_hosts"
-    assert read_saved_settings(settings.paths.database) == {}
+    assert read_saved_settings(settings.paths.database).values == {}
 
 
 def test_system_facts(client: TestClient[Litestar], settings: Settings) -> None:
