@@ -147,6 +147,7 @@ def test_idle_and_half_sent_connections_are_closed_and_health_answers_meanwhile(
 
 
 def test_more_connections_than_open_files_leave_health_answering(tmp_path: Path) -> None:
+    pytest.importorskip("resource", reason="sets the server's open file limit (POSIX)")
     backend = BackendProcess(tmp_path / "data", program=low_file_limit_program(512))
     try:
         backend.wait_ready()
