@@ -133,7 +133,7 @@ def test_idle_and_half_sent_connections_are_closed_and_health_answers_meanwhile(
         sockets.connect(150)  # idle: never a byte
         sockets.connect(100, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")  # slowloris: a head never ended
         body_head = b"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        sockets.connect(50, body_head + b"Content-Length: 100\r\n\r\n{\"email\": ")  # a body never finished
+        sockets.connect(50, body_head + b'Content-Length: 100\r\n\r\n{"email": ')  # a body never finished
         count = len(sockets.open)
         started = time.monotonic()
         assert health_answers(backend)
