@@ -111,7 +111,8 @@ class OutpostHttpProtocol(HttpToolsProtocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._reading_body = False
         self._in_head = True  # until this request's headers are complete
-        self._head_bytes = 0
+        self._head_bytes = 0  # of reads that fell wholly inside the current head
+        self._header_bytes = 0  # of the current head's parsed header names and values
         self._message_begun = False
         self._heads_completed = 0
         self._last_read = self.loop.time()
@@ -155,7 +156,7 @@ class OutpostHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._message_begun, self._in_head, self._head_bytes = True, True, 0
+        self._message_begun, self._in_head, self._head_bytes, self._header_bytes = True, True, 0, 0
         if self._deadline is None:  # a later request on a kept-alive connection: its head has a deadline too
             self._arm(self.limits.head_timeout_s)
 
@@ -167,13 +168,13 @@ class OutpostHttpProtocol(HttpToolsProtocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         super().on_header(name, value)
-        self._head_bytes += len(name) + len(value)
-        if self._head_bytes > self.limits.max_head_bytes:
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > self.limits.max_head_bytes:
             self._refusal = (431, f"The request line and headers exceed {self.limits.max_head_bytes} bytes.")
             raise HeadTooLarge
 
     def on_headers_complete(self) -> None:
-        self._in_head, self._head_bytes = False, 0
+        self._in_head = False
         self._heads_completed += 1
         self._disarm()
         super().on_headers_complete()

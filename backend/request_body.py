@@ -14,8 +14,9 @@ from backend.errors import BadRequest
 # The largest valid body of this API (a role with 200 permissions of up to 200 characters) fits in 64 KiB;
 # a larger one is refused while it is read, so it never costs more memory than this.
 JSON_BODY_LIMIT = 64 * 1024
-# Credentials, refresh tokens and passwords: a password may be 1 KiB, the rest is small.
-SMALL_BODY_LIMIT = 4 * 1024
+# Credentials, refresh tokens and passwords: the largest valid one (an email of 254 and a password of
+# 1024 characters, each written as a 12-byte JSON escape at worst) fits in 16 KiB.
+SMALL_BODY_LIMIT = 16 * 1024
 # No body of this API nests beyond a few levels; msgspec would recurse ~1000 deep and then fail.
 MAX_JSON_DEPTH = 32
 

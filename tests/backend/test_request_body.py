@@ -132,7 +132,7 @@ def test_body_over_the_route_limit_is_413_on_every_body_route(signed_in: TestCli
 def test_streamed_body_over_the_route_limit_is_413(signed_in: TestClient[Litestar]) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"email": "'
-        for _ in range(10):
+        for _ in range(SMALL_BODY_LIMIT // 1024 + 1):
             yield b"x" * 1024
 
     response = signed_in.post("/api/v1/auth/login", content=chunks(), headers={"content-type": "application/json"})

@@ -95,6 +95,19 @@ def test_requests_the_server_refuses_before_the_app_get_problem_json(
     assert health_answers(backend)
 
 
+def test_a_large_head_within_the_limit_is_served_however_it_is_split(backend: BackendProcess) -> None:
+    headers = b"".join(b"X-Fill-%d: %s\r\n" % (i, b"f" * 1000) for i in range(24))  # ~24 KiB of 32
+    head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers + b"\r\n"
+    with socket.create_connection(address(backend), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(head), 7000):
+            sock.sendall(head[start : start + 7000])
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:300]
+
+
 class Sockets:
     """Many raw connections to the server, and which of them it has closed."""
 
