@@ -72,7 +72,7 @@ CONFIG: dict[str, object] = {
         refuses("/api/v1/api-keys", "POST", "422", why="scopes must be known permissions; expires_at in the future"),
         refuses("/api/v1/audit", "GET", "400", why="a cursor must be one the API gave out"),
         refuses("/api/v1/auth/login", "POST", "429", why="failed sign-ins are throttled per account and client"),
-    ]
+    ],
 }
 
 
