@@ -40,6 +40,7 @@ from backend.observability.health_routes import health, ready
 from backend.observability.readiness import ReadinessService
 from backend.observability.request_id import RequestContextMiddleware
 from backend.openapi_strict import StrictStructSchemaPlugin
+from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
 from backend.system.info import SystemInfo, system_info
 from backend.system.routes import SystemController
@@ -165,7 +166,9 @@ def create_app(settings: Settings) -> Litestar:
         before_request=before_handler,
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
-        request_max_body_size=settings.max_body_bytes,
+        # JSON routes get a small limit; max_body_bytes stays the ceiling (for upload routes to come, streamed).
+        request_max_body_size=min(JSON_BODY_LIMIT, settings.max_body_bytes),
+        request_class=OutpostRequest,
         openapi_config=OpenAPIConfig(
             title="Outpost API",
             version=__version__,
@@ -177,6 +180,7 @@ def create_app(settings: Settings) -> Litestar:
         # Litestar would otherwise set up the root logger; observability.logging owns it.
         logging_config=None,
     )
+    cap_body_limits(app, settings.max_body_bytes)
     # Keyed by both spellings: the scope's path_template may carry the parameter type ({id:str}) or not.
     app.state.allow_by_path = {
         path: ", ".join(sorted(route.methods))

@@ -230,6 +230,9 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         else:
             status, detail = 422, "The request is not valid: see errors."
             errors = errors or [FieldError("body", exc.detail or "is invalid")]
+    if status == 413:
+        limit = request.route_handler.resolve_request_max_body_size()
+        detail = f"The request body is larger than this operation accepts ({limit} bytes at most)."
     if status >= 500:
         logger.error("server error %s: %s", status, detail)
         detail = HTTPStatus(status).phrase

@@ -14,7 +14,7 @@ from backend.auth.permissions import Principal, permission_problem, within
 from backend.auth.principals import API_KEY_MARK, PrincipalDirectory
 from backend.auth.tokens import digest
 from backend.db.engine import Database
-from backend.db.types import utc_now
+from backend.db.types import utc_now, utc_range_problem
 from backend.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
 
@@ -78,7 +78,9 @@ class ApiKeyService:
             errors.append(FieldError("scopes", "; ".join(bad)))
         elif outside := within(scopes, principal.permissions):
             errors.append(FieldError("scopes", f"outside your own permissions: {', '.join(outside)}"))
-        if expires_at is not None and expires_at <= utc_now():
+        if expires_at is not None and (problem := utc_range_problem(expires_at)):
+            errors.append(FieldError("expires_at", problem))
+        elif expires_at is not None and expires_at <= utc_now():
             errors.append(FieldError("expires_at", "must be in the future"))
         if errors:
             raise ValidationFailed("The API key was not created: see errors.", errors=errors)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.emails import display_name_problem, email_key, email_problem, normal_form
 from backend.auth.grants import (
     active_admins,
     refuse_beyond,
@@ -26,12 +26,7 @@ from backend.db.types import utc_now
 from backend.errors import Conflict, FieldError, NotFound, ValidationFailed
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-
-
-def email_key(email: str) -> str:
-    """The form under which emails are unique: trimmed, lower-cased."""
-    return email.strip().lower()
+__all__ = ["UserService", "UserView", "check_email", "email_key", "revoke_sessions"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +45,7 @@ class UserView:
 
 def check_email(email: str) -> str | None:
     """Why email is not usable, or None."""
-    if not _EMAIL.match(email.strip()) or len(email.strip()) > 254:
-        return "is not an email address"
-    return None
+    return email_problem(email)
 
 
 async def revoke_sessions(session: AsyncSession, user_id: str | None = None, family_id: str | None = None) -> set[str]:
@@ -139,8 +132,8 @@ class UserService:
         errors = []
         if problem := check_email(email):
             errors.append(FieldError("email", problem))
-        if not display_name.strip():
-            errors.append(FieldError("display_name", "must not be empty"))
+        if problem := display_name_problem(display_name):
+            errors.append(FieldError("display_name", problem))
         if problem := password_problem(password, email):
             errors.append(FieldError("password", problem))
         if errors:
@@ -163,8 +156,9 @@ class UserService:
         """
         if first_admin and await self.count():
             raise Conflict("An administrator already exists; sign in instead.")  # before judging the input
-        display_name = display_name.strip() or email.split("@", 1)[0]
+        display_name = display_name.strip() or email.strip().split("@", 1)[0]
         self._check_new(email, display_name, password)
+        email, display_name = normal_form(email), normal_form(display_name)
         password_hash = await self.hasher.hash_off_loop(password)
         now = utc_now()
         async with self.db.write() as session:
@@ -179,7 +173,7 @@ class UserService:
                 )
             user = User(
                 id=str(uuid.uuid4()),
-                email=email.strip(),
+                email=email,
                 email_key=key,
                 display_name=display_name,
                 password_hash=password_hash,
@@ -217,10 +211,12 @@ class UserService:
         errors = []
         if email is not None and (problem := check_email(email)):
             errors.append(FieldError("email", problem))
-        if display_name is not None and not display_name.strip():
-            errors.append(FieldError("display_name", "must not be empty"))
+        if display_name is not None and (problem := display_name_problem(display_name)):
+            errors.append(FieldError("display_name", problem))
         if errors:
             raise ValidationFailed("The user was not changed: see errors.", errors=errors)
+        email = normal_form(email) if email is not None else None
+        display_name = normal_form(display_name) if display_name is not None else None
         changes: dict[str, object] = {}
         ended: set[str] = set()
         async with self.db.write() as session:
@@ -234,11 +230,11 @@ class UserService:
                     raise Conflict(
                         "A user with this email already exists.", errors=[FieldError("email", "is already taken")]
                     )
-                changes["email"] = [user.email, email.strip()]
-                user.email, user.email_key = email.strip(), email_key(email)
-            if display_name is not None and display_name.strip() != user.display_name:
-                changes["display_name"] = [user.display_name, display_name.strip()]
-                user.display_name = display_name.strip()
+                changes["email"] = [user.email, email]
+                user.email, user.email_key = email, email_key(email)
+            if display_name is not None and display_name != user.display_name:
+                changes["display_name"] = [user.display_name, display_name]
+                user.display_name = display_name
             if roles is not None:
                 await self._check_roles(session, roles)
                 refuse_beyond(grantor, await role_permissions(session, roles), "give these roles")

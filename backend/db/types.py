@@ -29,6 +29,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def utc_range_problem(moment: datetime) -> str | None:
+    """Why an aware datetime cannot be kept as a UTC moment, or None.
+
+    Python's datetimes end at years 1 and 9999: 9999-12-31T23:59:59-14:00 is a valid ISO 8601
+    time whose UTC form is in the year 10000, so converting it raises OverflowError.
+    """
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return "is out of range: in UTC it must fall between the years 1 and 9999"
+    return None
+
+
 def utc_now() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)

@@ -25,6 +25,7 @@ from backend.auth.throttle import is_loopback
 from backend.auth.users import UserView
 from backend.errors import Forbidden, problem_responses
 from backend.observability.audit import Actor, AuditEntry
+from backend.request_body import SMALL_BODY_LIMIT
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -44,6 +45,7 @@ class SetupController(Controller):
         return SetupState(needs_first_admin=await identity.users.count() == 0)
 
     @post(
+        request_max_body_size=SMALL_BODY_LIMIT,
         summary="Create the first administrator (only while no user exists, only from this machine)",
         status_code=201,
         opt=public("there is nobody to sign in as yet; refused once a user exists and from other machines"),
@@ -78,6 +80,7 @@ class SessionController(Controller):
 
     @post(
         "/login",
+        request_max_body_size=SMALL_BODY_LIMIT,
         summary="Sign in with email and password",
         status_code=HTTP_200_OK,
         opt=public("this is how one gets credentials"),
@@ -91,6 +94,7 @@ class SessionController(Controller):
 
     @post(
         "/refresh",
+        request_max_body_size=SMALL_BODY_LIMIT,
         summary="Trade a refresh token for a new pair (the old one is spent)",
         status_code=HTTP_200_OK,
         opt=public("the refresh token is the credential"),
@@ -135,6 +139,7 @@ class SessionController(Controller):
 
     @post(
         "/me/password",
+        request_max_body_size=SMALL_BODY_LIMIT,
         summary="Change one's own password (every other session ends)",
         status_code=HTTP_200_OK,
         opt=signed_in(),

@@ -16,6 +16,7 @@ from backend.auth.identity import Identity
 from backend.auth.routes.schemas import PasswordReset, UserCreate, UserList, UserPatch
 from backend.auth.users import UserView
 from backend.errors import problem_responses
+from backend.request_body import SMALL_BODY_LIMIT
 
 AnyRequest = Request[Any, Any, Any]
 UserId = Annotated[str, Parameter(max_length=36, description="The user's id")]
@@ -79,6 +80,7 @@ class UserController(Controller):
 
     @post(
         "/{user_id:str}/password",
+        request_max_body_size=SMALL_BODY_LIMIT,
         summary="Set a new password for a user (their sessions end)",
         status_code=HTTP_204_NO_CONTENT,
         opt=requires("users:write"),

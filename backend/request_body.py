@@ -1,0 +1,61 @@
+"""Request bodies: how large and how deeply nested a JSON body may be before it is decoded."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.routes import HTTPRoute
+from litestar.types import Empty
+
+from backend.errors import BadRequest
+
+# The largest valid body of this API (a role with 200 permissions of up to 200 characters) fits in 64 KiB;
+# a larger one is refused while it is read, so it never costs more memory than this.
+JSON_BODY_LIMIT = 64 * 1024
+# Credentials, refresh tokens and passwords: the largest valid one (an email of 254 and a password of
+# 1024 characters, each written as a 12-byte JSON escape at worst) fits in 16 KiB.
+SMALL_BODY_LIMIT = 16 * 1024
+# No body of this API nests beyond a few levels; msgspec would recurse ~1000 deep and then fail.
+MAX_JSON_DEPTH = 32
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENERS = frozenset(b"[{")
+
+
+def json_nesting_depth(body: bytes) -> int:
+    """How deeply the arrays and objects of a JSON text nest (brackets inside strings do not count)."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for byte in brackets:
+        if byte in _OPENERS:
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+class OutpostRequest(Request[Any, Any, Any]):
+    """A request whose JSON body is refused (400) when nested too deeply, before the decoder recurses."""
+
+    async def json(self) -> Any:
+        if self._json is Empty and self._connection_state.json is Empty:  # not decoded yet
+            body = await self.body()
+            if json_nesting_depth(body) > MAX_JSON_DEPTH:
+                raise BadRequest(
+                    f"The request body is not valid JSON: it is nested too deeply (over {MAX_JSON_DEPTH})."
+                )
+        return await super().json()
+
+
+def cap_body_limits(app: Litestar, ceiling: int) -> None:
+    """Hold every route's own body limit to the configured ceiling (max_body_bytes)."""
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                limit = handler.request_max_body_size
+                if isinstance(limit, int) and limit > ceiling:
+                    handler.request_max_body_size = ceiling
