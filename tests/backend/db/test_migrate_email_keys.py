@@ -1,4 +1,4 @@
-"""Migration 0003: existing email keys recomputed in NFKC + casefold; colliding users both kept, and logged."""
+"""Migration 0004: existing email keys recomputed in NFKC + casefold; colliding users both kept, and logged."""
 
 from __future__ import annotations
 
