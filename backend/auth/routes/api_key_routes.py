@@ -13,6 +13,7 @@ from backend.auth.identity import Identity
 from backend.auth.permissions import Principal
 from backend.auth.routes.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
 from backend.errors import Forbidden, problem_responses
+from backend.list_query import DEFAULT_LIMIT, Cursor, Limit
 
 AnyRequest = Request[Any, Any, Any]
 KeyId = Annotated[str, Parameter(max_length=36, description="The API key's id")]
@@ -31,13 +32,15 @@ class ApiKeyController(Controller):
         request: AnyRequest,
         identity: NamedDependency[Identity],
         everyone: Annotated[bool, Parameter(description="Every user's keys (needs api_keys:manage)")] = False,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> ApiKeyList:
-        """One's own keys, or with everyone=true and api_keys:manage, every key."""
+        """One's own keys, or with everyone=true and api_keys:manage, every key; newest first."""
         principal: Principal = request.user
         if everyone and not principal.can("api_keys:manage"):
             raise Forbidden("Listing every user's keys needs the permission api_keys:manage.")
-        views = await identity.api_keys.list(principal, everyone=everyone)
-        return ApiKeyList(items=views)
+        views, next_cursor = await identity.api_keys.page(principal, everyone=everyone, limit=limit, cursor=cursor)
+        return ApiKeyList(items=views, next_cursor=next_cursor)
 
     @post(
         summary="Create an API key (its secret is in this reply only)",

@@ -15,6 +15,7 @@ from backend.auth.identity import Identity
 from backend.auth.roles import RoleService, RoleView
 from backend.auth.routes.schemas import RoleCreate, RoleList, RolePatch
 from backend.errors import problem_responses
+from backend.list_query import DEFAULT_LIMIT, Cursor, Limit
 
 AnyRequest = Request[Any, Any, Any]
 Name = Annotated[str, Parameter(max_length=40, description="The role's name")]
@@ -32,9 +33,12 @@ class RoleController(Controller):
         opt=requires("roles:read"),
         responses=problem_responses(401, 403, 422),
     )
-    async def list_roles(self, identity: NamedDependency[Identity]) -> RoleList:
-        """Every role, with the permissions a role can hold."""
-        return RoleList(items=await identity.roles.list(), permissions=RoleService.catalogue())
+    async def list_roles(
+        self, identity: NamedDependency[Identity], limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> RoleList:
+        """Roles, built-in first, with the permissions a role can hold; follow next_cursor for the rest."""
+        items, next_cursor = await identity.roles.page(limit=limit, cursor=cursor)
+        return RoleList(items=items, next_cursor=next_cursor, permissions=RoleService.catalogue())
 
     @post(
         summary="Create a custom role",

@@ -16,6 +16,7 @@ from backend.auth.identity import Identity
 from backend.auth.routes.schemas import PasswordReset, UserCreate, UserList, UserPatch
 from backend.auth.users import UserView
 from backend.errors import problem_responses
+from backend.list_query import DEFAULT_LIMIT, Cursor, Limit, optional_string
 
 AnyRequest = Request[Any, Any, Any]
 UserId = Annotated[str, Parameter(max_length=36, description="The user's id")]
@@ -30,10 +31,18 @@ class UserController(Controller):
 
     @get(summary="List users", opt=requires("users:read"), responses=problem_responses(401, 403, 422))
     async def list_users(
-        self, identity: NamedDependency[Identity], q: Annotated[str | None, Parameter(max_length=254)] = None
+        self,
+        identity: NamedDependency[Identity],
+        q: Annotated[
+            str | None,
+            Parameter(max_length=254, description="Part of the email or name", schema_extra=optional_string()),
+        ] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> UserList:
-        """Every user (whose email or name contains q, if given), by email."""
-        return UserList(items=await identity.users.list(query=q))
+        """Users (whose email or name contains q, if given), by email; follow next_cursor for the rest."""
+        items, next_cursor = await identity.users.page(query=q, limit=limit, cursor=cursor)
+        return UserList(items=items, next_cursor=next_cursor)
 
     @post(
         summary="Create a user",
