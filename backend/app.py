@@ -34,6 +34,7 @@ from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
 from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
+from backend.head_requests import HeadAsGetMiddleware, with_head
 from backend.host_check import HostCheckMiddleware
 from backend.jobs.queue import JobQueue
 from backend.observability.health_routes import health, ready
@@ -60,7 +61,7 @@ class OutpostApp(Litestar):
         super().__init__(**kwargs)
 
     def _create_asgi_handler(self) -> ASGIApp:
-        handler = super()._create_asgi_handler()
+        handler = HeadAsGetMiddleware(super()._create_asgi_handler())
         handler = HostCheckMiddleware(
             handler, bound_host=self.edge_settings.host, allowed_hosts=self.edge_settings.allowed_hosts
         )
@@ -179,7 +180,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     # Keyed by both spellings: the scope's path_template may carry the parameter type ({id:str}) or not.
     app.state.allow_by_path = {
-        path: ", ".join(sorted(route.methods))
+        path: with_head(", ".join(route.methods))
         for route in app.routes
         if isinstance(route, HTTPRoute)
         for path in (route.path, route.path_format)
