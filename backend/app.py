@@ -11,7 +11,7 @@ from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.exceptions import TooManyRequestsException
 from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute
 from litestar.stores.memory import MemoryStore
@@ -22,7 +22,6 @@ from backend.api_docs import api_docs_assets, api_docs_page
 from backend.auth.access import authorize
 from backend.auth.identity import Identity
 from backend.auth.middleware import jwt_auth, security_components
-from backend.auth.permissions import Principal
 from backend.auth.routes.api_key_routes import ApiKeyController
 from backend.auth.routes.audit_routes import AuditController
 from backend.auth.routes.role_routes import RoleController
@@ -41,6 +40,7 @@ from backend.observability.health_routes import health, ready
 from backend.observability.readiness import ReadinessService
 from backend.observability.request_id import RequestContextMiddleware
 from backend.openapi_strict import StrictStructSchemaPlugin
+from backend.rate_limit import handle_rate_limited, rate_limit_config
 from backend.settings import Settings
 from backend.system.info import SystemInfo, system_info
 from backend.system.routes import SystemController
@@ -99,24 +99,11 @@ def _provide_identity(state: State) -> Identity:
     return state.identity
 
 
-def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
-    """Whom the API rate limit counts: the user or API key (every local client is 127.0.0.1), else the address."""
-    principal = request.scope.get("user")
-    if isinstance(principal, Principal):
-        return f"{principal.kind}:{principal.id}"
-    return f"address:{get_remote_address(request)}"
-
-
 def create_app(settings: Settings) -> Litestar:
     """The HTTP application for these settings; the database must already be migrated."""
     secret = load_or_create_secret(settings.paths, settings.secret_file, settings.secret_key)
     auth = jwt_auth(derive_key(secret, "jwt").hex())
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_per_minute),
-        identifier_for_request=rate_limit_identity,
-        exclude=["^/health", "^/ready", "^/schema"],
-        store="rate_limit",
-    )
+    rate_limit = rate_limit_config(settings.rate_limit_per_minute)
 
     @asynccontextmanager
     async def open_stores(app: Litestar) -> AsyncIterator[None]:
@@ -164,7 +151,7 @@ def create_app(settings: Settings) -> Litestar:
             "identity": Provide(_provide_identity, sync_to_thread=False),
         },
         before_request=before_handler,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, TooManyRequestsException: handle_rate_limited},
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
