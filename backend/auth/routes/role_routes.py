@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from msgspec import UNSET
@@ -13,6 +13,7 @@ from msgspec import UNSET
 from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.auth.identity import Identity
 from backend.auth.roles import RoleService, RoleView
+from backend.auth.routes.reply_headers import LOCATION, created
 from backend.auth.routes.schemas import RoleCreate, RoleList, RolePatch
 from backend.errors import problem_responses
 from backend.list_query import DEFAULT_LIMIT, Cursor, Limit
@@ -44,10 +45,11 @@ class RoleController(Controller):
         summary="Create a custom role",
         opt=requires("roles:write"),
         responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+        response_headers=[LOCATION],
     )
     async def create_role(
         self, request: AnyRequest, data: JSONBody[RoleCreate], identity: NamedDependency[Identity]
-    ) -> RoleView:
+    ) -> Response[RoleView]:
         """Permissions are `resource:action`, optionally `:collection` for records and collections."""
         view = await identity.roles.create(
             actor_of(request),
@@ -56,7 +58,7 @@ class RoleController(Controller):
             permissions=data.permissions,
             grantor=grantor_of(request),
         )
-        return view
+        return created(view, f"/api/v1/roles/{view.name}")
 
     @get("/{name:str}", summary="One role", opt=requires("roles:read"), responses=problem_responses(401, 403, 404, 422))
     async def get_role(self, name: Name, identity: NamedDependency[Identity]) -> RoleView:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
@@ -13,6 +13,7 @@ from msgspec import UNSET
 
 from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.auth.identity import Identity
+from backend.auth.routes.reply_headers import LOCATION, created
 from backend.auth.routes.schemas import PasswordReset, UserCreate, UserList, UserPatch
 from backend.auth.users import UserView
 from backend.errors import problem_responses
@@ -48,10 +49,11 @@ class UserController(Controller):
         summary="Create a user",
         opt=requires("users:write"),
         responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+        response_headers=[LOCATION],
     )
     async def create_user(
         self, request: AnyRequest, data: JSONBody[UserCreate], identity: NamedDependency[Identity]
-    ) -> UserView:
+    ) -> Response[UserView]:
         """A new active user with the given roles; the password must pass the policy."""
         view = await identity.users.create(
             actor_of(request),
@@ -61,7 +63,7 @@ class UserController(Controller):
             roles=data.roles,
             grantor=grantor_of(request),
         )
-        return view
+        return created(view, f"/api/v1/users/{view.id}")
 
     @get(
         "/{user_id:str}",
