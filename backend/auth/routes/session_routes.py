@@ -39,6 +39,7 @@ class SetupController(Controller):
     @get(
         summary="Whether the instance still needs its first administrator",
         opt=public("asked before anyone can sign in"),
+        responses=problem_responses(),
     )
     async def setup_state(self, identity: NamedDependency[Identity]) -> SetupState:
         """True until the first user exists."""
