@@ -11,7 +11,7 @@ from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import TooManyRequestsException
+from litestar.exceptions import TooManyRequestsException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute
 from litestar.stores.memory import MemoryStore
@@ -28,6 +28,7 @@ from backend.auth.routes.role_routes import RoleController
 from backend.auth.routes.session_routes import SessionController, SetupController
 from backend.auth.routes.user_routes import UserController
 from backend.auth.tokens import derive_key
+from backend.body_errors import handle_invalid_input
 from backend.cache import Cache
 from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
@@ -151,7 +152,11 @@ def create_app(settings: Settings) -> Litestar:
             "identity": Provide(_provide_identity, sync_to_thread=False),
         },
         before_request=before_handler,
-        exception_handlers={**EXCEPTION_HANDLERS, TooManyRequestsException: handle_rate_limited},
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            TooManyRequestsException: handle_rate_limited,
+            ValidationException: handle_invalid_input,
+        },
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
