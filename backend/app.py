@@ -11,7 +11,7 @@ from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.exceptions import TooManyRequestsException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute
 from litestar.stores.memory import MemoryStore
@@ -22,24 +22,26 @@ from backend.api_docs import api_docs_assets, api_docs_page
 from backend.auth.access import authorize
 from backend.auth.identity import Identity
 from backend.auth.middleware import jwt_auth, security_components
-from backend.auth.permissions import Principal
 from backend.auth.routes.api_key_routes import ApiKeyController
 from backend.auth.routes.audit_routes import AuditController
 from backend.auth.routes.role_routes import RoleController
 from backend.auth.routes.session_routes import SessionController, SetupController
 from backend.auth.routes.user_routes import UserController
 from backend.auth.tokens import derive_key
+from backend.body_errors import handle_invalid_input
 from backend.cache import Cache
 from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
 from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
+from backend.head_requests import HeadAsGetMiddleware, with_head
 from backend.host_check import HostCheckMiddleware
 from backend.jobs.queue import JobQueue
 from backend.observability.health_routes import health, ready
 from backend.observability.readiness import ReadinessService
 from backend.observability.request_id import RequestContextMiddleware
 from backend.openapi_strict import StrictStructSchemaPlugin
+from backend.rate_limit import handle_rate_limited, rate_limit_config
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
 from backend.system.info import SystemInfo, system_info
@@ -61,7 +63,7 @@ class OutpostApp(Litestar):
         super().__init__(**kwargs)
 
     def _create_asgi_handler(self) -> ASGIApp:
-        handler = super()._create_asgi_handler()
+        handler = HeadAsGetMiddleware(super()._create_asgi_handler())
         handler = HostCheckMiddleware(
             handler, bound_host=self.edge_settings.host, allowed_hosts=self.edge_settings.allowed_hosts
         )
@@ -99,24 +101,11 @@ def _provide_identity(state: State) -> Identity:
     return state.identity
 
 
-def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
-    """Whom the API rate limit counts: the user or API key (every local client is 127.0.0.1), else the address."""
-    principal = request.scope.get("user")
-    if isinstance(principal, Principal):
-        return f"{principal.kind}:{principal.id}"
-    return f"address:{get_remote_address(request)}"
-
-
 def create_app(settings: Settings) -> Litestar:
     """The HTTP application for these settings; the database must already be migrated."""
     secret = load_or_create_secret(settings.paths, settings.secret_file, settings.secret_key)
     auth = jwt_auth(derive_key(secret, "jwt").hex())
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_per_minute),
-        identifier_for_request=rate_limit_identity,
-        exclude=["^/health", "^/ready", "^/schema"],
-        store="rate_limit",
-    )
+    rate_limit = rate_limit_config(settings.rate_limit_per_minute)
 
     @asynccontextmanager
     async def open_stores(app: Litestar) -> AsyncIterator[None]:
@@ -164,7 +153,11 @@ def create_app(settings: Settings) -> Litestar:
             "identity": Provide(_provide_identity, sync_to_thread=False),
         },
         before_request=before_handler,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            TooManyRequestsException: handle_rate_limited,
+            ValidationException: handle_invalid_input,
+        },
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         # JSON routes get a small limit; max_body_bytes stays the ceiling (for upload routes to come, streamed).
         request_max_body_size=min(JSON_BODY_LIMIT, settings.max_body_bytes),
@@ -183,7 +176,7 @@ def create_app(settings: Settings) -> Litestar:
     cap_body_limits(app, settings.max_body_bytes)
     # Keyed by both spellings: the scope's path_template may carry the parameter type ({id:str}) or not.
     app.state.allow_by_path = {
-        path: ", ".join(sorted(route.methods))
+        path: with_head(", ".join(route.methods))
         for route in app.routes
         if isinstance(route, HTTPRoute)
         for path in (route.path, route.path_format)

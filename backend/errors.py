@@ -49,7 +49,7 @@ class Problem(Struct, omit_defaults=True):
 
 
 _DESCRIPTIONS = {
-    400: "Malformed request",
+    400: "Malformed request, a cursor this API did not give out, or a Host it does not answer to",
     401: "Not signed in, or the credentials are not valid (expired, revoked, forged)",
     403: "Signed in, but without the permission this operation declares",
     404: "Not found",
@@ -63,8 +63,13 @@ _DESCRIPTIONS = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries documenting an operation's problem+json error replies."""
+def problem_responses(*statuses: int, rate_limited: bool = True) -> dict[int, ResponseSpec]:
+    """OpenAPI entries documenting an operation's problem+json error replies.
+
+    Every operation can answer 400 (a Host the server does not answer to, a malformed request),
+    and 429 unless it is outside the per-principal rate limit (rate_limited=False: /health, /ready).
+    """
+    documented = {400, *statuses, *((429,) if rate_limited else ())}
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -73,7 +78,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             # Examples would be random fakes (polyfactory + faker, 3 MB in the executable), not real problems.
             generate_examples=False,
         )
-        for status in statuses
+        for status in sorted(documented)
     }
 
 

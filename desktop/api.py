@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QObject, QUrl, Signal
@@ -250,6 +251,27 @@ class ApiClient(QObject):
     def get(self, path: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
         """GET path."""
         return self.request("GET", path, on_success, on_error)
+
+    def get_every_page(self, path: str, on_success: OnSuccess, on_error: OnError | None = None) -> None:
+        """GET a list and each next page after it; on_success gets the first reply with every page's items."""
+        separator = "&" if "?" in path else "?"
+        collected: list[Any] = []
+        first: dict[str, Any] = {}
+
+        def page_loaded(data: Any) -> None:
+            if not isinstance(data, dict):
+                on_success(data)
+                return
+            if not first:
+                first.update(data)  # the first page's other fields (the roles' catalogue, say)
+            collected.extend(data.get("items") or [])
+            cursor = data.get("next_cursor")
+            if cursor:
+                self.get(f"{path}{separator}{urlencode({'cursor': cursor})}", page_loaded, on_error)
+            else:
+                on_success({**first, "items": collected, "next_cursor": None})
+
+        self.get(path, page_loaded, on_error)
 
     def health(self, on_success: OnSuccess, on_error: OnError | None = None) -> None:
         """GET /health: {status, version}."""

@@ -14,9 +14,12 @@ from backend.auth.permissions import Principal, permission_problem, within
 from backend.auth.principals import API_KEY_MARK, PrincipalDirectory
 from backend.auth.tokens import digest
 from backend.db.engine import Database
+from backend.db.paging import DEFAULT_LIMIT, CursorCodec, SortKey, keyset_page
 from backend.db.types import utc_now, utc_range_problem
 from backend.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
+
+KEY_ORDER = (SortKey(ApiKey.created_at, descending=True), SortKey(ApiKey.id, descending=True))
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,9 @@ def _view(key: ApiKey, owner_email: str) -> ApiKeyView:
 class ApiKeyService:
     """Create, list and revoke API keys."""
 
-    def __init__(self, db: Database, audit: AuditTrail, directory: PrincipalDirectory) -> None:
+    def __init__(self, db: Database, audit: AuditTrail, directory: PrincipalDirectory, cursors: CursorCodec) -> None:
         self.db = db
+        self.cursors = cursors
         self.audit = audit
         self.directory = directory
 
@@ -109,13 +113,18 @@ class ApiKeyService:
             )
         return _view(key, principal.label), secret
 
-    async def list(self, principal: Principal, *, everyone: bool) -> list[ApiKeyView]:
-        """The principal's own keys, or every key when everyone (api_keys:manage)."""
-        query = select(ApiKey, User.email).join(User, User.id == ApiKey.owner_id).order_by(ApiKey.created_at.desc())
+    async def page(
+        self, principal: Principal, *, everyone: bool, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    ) -> tuple[list[ApiKeyView], str | None]:
+        """A page of the principal's own keys, or of every key when everyone (api_keys:manage); newest first."""
+        query = select(ApiKey, User.email).join(User, User.id == ApiKey.owner_id)
         if not everyone:
             query = query.where(ApiKey.owner_id == principal.user_id)
         async with self.db.read() as session:
-            return [_view(key, email) for key, email in (await session.execute(query)).all()]
+            page = await keyset_page(
+                session, query, keys=KEY_ORDER, codec=self.cursors, scope="api-keys", limit=limit, cursor=cursor
+            )
+        return [_view(key, email) for key, email in page.rows], page.next_cursor
 
     async def revoke(self, principal: Principal, actor: Actor, key_id: str) -> ApiKeyView:
         """Revoke a key: one's own, or anyone's with api_keys:manage."""

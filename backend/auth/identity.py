@@ -17,6 +17,7 @@ from backend.auth.tokens import AccessTokens, derive_key
 from backend.auth.users import UserService
 from backend.datadir import DataDir
 from backend.db.engine import Database
+from backend.db.paging import CursorCodec
 from backend.observability.audit import AuditTrail
 
 
@@ -38,7 +39,8 @@ class Identity:
         """The services over db, keyed by the instance secret."""
         hasher = PasswordHasher()
         tokens = AccessTokens(secret)
-        audit = AuditTrail(db, derive_key(secret, "audit"), paths.audit_anchor)
+        cursors = CursorCodec(derive_key(secret, "cursor"))
+        audit = AuditTrail(db, derive_key(secret, "audit"), paths.audit_anchor, cursors)
         directory = PrincipalDirectory(db)
         throttle = LoginThrottle(throttle_store or MemoryStore())
         return cls(
@@ -46,8 +48,8 @@ class Identity:
             tokens=tokens,
             audit=audit,
             directory=directory,
-            users=UserService(db, hasher, audit, directory),
+            users=UserService(db, hasher, audit, directory, cursors),
             sessions=SessionService(db, hasher, tokens, audit, directory, throttle),
-            api_keys=ApiKeyService(db, audit, directory),
-            roles=RoleService(db, audit, directory),
+            api_keys=ApiKeyService(db, audit, directory, cursors),
+            roles=RoleService(db, audit, directory, cursors),
         )

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.grants import active_admins, refuse_beyond, refuse_if_no_admin_left
@@ -14,11 +14,13 @@ from backend.auth.models import Role, UserRole
 from backend.auth.permissions import CATALOGUE, permission_problem
 from backend.auth.principals import PrincipalDirectory
 from backend.db.engine import Database
+from backend.db.paging import DEFAULT_LIMIT, CursorCodec, SortKey, keyset_page
 from backend.db.types import utc_now
 from backend.errors import Conflict, FieldError, NotFound, ValidationFailed
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
 
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
+ROLE_ORDER = (SortKey(Role.builtin, descending=True), SortKey(Role.name))
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ class RoleView:
     users: int
     created_at: datetime
     updated_at: datetime
+
+
+def _with_holders() -> Select[tuple[Role, int]]:
+    """Roles with how many users hold each."""
+    holders = func.count(UserRole.user_id)
+    return select(Role, holders).outerjoin(UserRole, UserRole.role_name == Role.name).group_by(Role.name)
 
 
 def _check_permissions(permissions: list[str]) -> None:
@@ -53,8 +61,9 @@ async def _custom_role(session: AsyncSession, name: str, refused: str) -> Role:
 class RoleService:
     """Lists and changes roles; built-in roles are read-only."""
 
-    def __init__(self, db: Database, audit: AuditTrail, directory: PrincipalDirectory) -> None:
+    def __init__(self, db: Database, audit: AuditTrail, directory: PrincipalDirectory, cursors: CursorCodec) -> None:
         self.db = db
+        self.cursors = cursors
         self.audit = audit
         self.directory = directory
 
@@ -63,17 +72,13 @@ class RoleService:
         """Every permission and what it allows."""
         return dict(CATALOGUE)
 
-    async def list(self) -> list[RoleView]:
-        """Every role, built-in first."""
-        users = func.count(UserRole.user_id)
-        query = (
-            select(Role, users)
-            .outerjoin(UserRole, UserRole.role_name == Role.name)
-            .group_by(Role.name)
-            .order_by(Role.builtin.desc(), Role.name)
-        )
+    async def page(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> tuple[list[RoleView], str | None]:
+        """A page of roles, built-in first, then by name; and the next cursor."""
         async with self.db.read() as session:
-            return [self._view(role, count) for role, count in (await session.execute(query)).all()]
+            page = await keyset_page(
+                session, _with_holders(), keys=ROLE_ORDER, codec=self.cursors, scope="roles", limit=limit, cursor=cursor
+            )
+        return [self._view(role, count) for role, count in page.rows], page.next_cursor
 
     @staticmethod
     def _view(role: Role, users: int) -> RoleView:
@@ -83,10 +88,11 @@ class RoleService:
 
     async def get(self, name: str) -> RoleView:
         """One role, or NotFound."""
-        for role in await self.list():
-            if role.name == name:
-                return role
-        raise NotFound(f"There is no role {name}.")
+        async with self.db.read() as session:
+            found = (await session.execute(_with_holders().where(Role.name == name))).first()
+        if found is None:
+            raise NotFound(f"There is no role {name}.")
+        return self._view(*found)
 
     async def create(
         self,

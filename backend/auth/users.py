@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.emails import display_name_problem, email_key, email_problem, normal_form
@@ -22,11 +22,13 @@ from backend.auth.password_policy import password_problem
 from backend.auth.passwords import PasswordHasher
 from backend.auth.principals import PrincipalDirectory
 from backend.db.engine import Database
+from backend.db.paging import DEFAULT_LIMIT, CursorCodec, SortKey, keyset_page
 from backend.db.types import utc_now
 from backend.errors import Conflict, FieldError, NotFound, ValidationFailed
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
 
 __all__ = ["UserService", "UserView", "check_email", "email_key", "revoke_sessions"]
+USER_ORDER = (SortKey(User.email_key), SortKey(User.id))
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,16 @@ async def revoke_sessions(session: AsyncSession, user_id: str | None = None, fam
 class UserService:
     """Every change is audited in its own transaction and invalidates cached principals."""
 
-    def __init__(self, db: Database, hasher: PasswordHasher, audit: AuditTrail, directory: PrincipalDirectory) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        audit: AuditTrail,
+        directory: PrincipalDirectory,
+        cursors: CursorCodec,
+    ) -> None:
         self.db = db
+        self.cursors = cursors
         self.hasher = hasher
         self.audit = audit
         self.directory = directory
@@ -94,15 +104,38 @@ class UserService:
             user.last_login_at,
         )
 
-    async def list(self, *, query: str | None = None) -> list[UserView]:
-        """Every user (optionally whose email or name contains query), by email."""
-        statement = select(User).order_by(User.email_key)
+    @staticmethod
+    def _matching(query: str | None) -> Select[tuple[User]]:
+        statement = select(User)
         if query:
             statement = statement.where(
-                User.email_key.icontains(query, autoescape=True) | User.display_name.icontains(query, autoescape=True)
+                # The key side is searched in the key's own form, so "JOSÉ" finds josé.
+                User.email_key.icontains(email_key(query), autoescape=True)
+                | User.display_name.icontains(normal_form(query), autoescape=True)
             )
+        return statement
+
+    async def list(self, *, query: str | None = None) -> list[UserView]:
+        """Every user (optionally whose email or name contains query), by email."""
         async with self.db.read() as session:
-            return [await self._view(session, user) for user in (await session.scalars(statement)).all()]
+            users = (await session.scalars(self._matching(query).order_by(*(k.ordered() for k in USER_ORDER)))).all()
+            return [await self._view(session, user) for user in users]
+
+    async def page(
+        self, *, query: str | None = None, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    ) -> tuple[list[UserView], str | None]:
+        """A page of users (optionally whose email or name contains query), by email; and the next cursor."""
+        async with self.db.read() as session:
+            page = await keyset_page(
+                session,
+                self._matching(query),
+                keys=USER_ORDER,
+                codec=self.cursors,
+                scope="users",
+                limit=limit,
+                cursor=cursor,
+            )
+            return [await self._view(session, user) for (user,) in page.rows], page.next_cursor
 
     async def get(self, user_id: str) -> UserView:
         """One user, or NotFound."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -16,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.datadir import write_private_file
 from backend.db.engine import Database
+from backend.db.paging import CursorCodec, SortKey, keyset_page
 from backend.db.types import utc_now
-from backend.errors import BadRequest
 from backend.observability.audit_models import AuditEvent
 from backend.observability.request_id import current_request_id
 
 GENESIS = "0" * 64
+AUDIT_ORDER = (SortKey(AuditEvent.id, descending=True),)
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,9 @@ class VerifyReport:
 class AuditTrail:
     """Appends and verifies the chain; the MAC key derives from the instance secret."""
 
-    def __init__(self, db: Database, key: bytes, anchor_path: Path) -> None:
+    def __init__(self, db: Database, key: bytes, anchor_path: Path, cursors: CursorCodec) -> None:
         self.db = db
+        self.cursors = cursors
         self.key = key
         self.anchor_path = anchor_path
 
@@ -195,9 +196,7 @@ class AuditTrail:
         until: datetime | None = None,
     ) -> tuple[list[AuditEvent], str | None]:
         """Newest first; the rows and the cursor of the next page."""
-        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit + 1)
-        if cursor:
-            query = query.where(AuditEvent.id < decode_cursor(cursor))
+        query = select(AuditEvent)
         if action:
             # "user." matches every user action; "auth.login" exactly that one.
             query = query.where(
@@ -214,23 +213,7 @@ class AuditTrail:
         if until:
             query = query.where(AuditEvent.at < until)
         async with self.db.read() as session:
-            rows = list((await session.scalars(query)).all())
-        next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-        return rows[:limit], next_cursor
-
-
-def encode_cursor(position: int) -> str:
-    """An opaque cursor for a chain position."""
-    return base64.urlsafe_b64encode(f"a:{position}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """The position in a cursor, or BadRequest."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, number = text.partition(":")
-        if kind != "a":
-            raise ValueError(kind)
-        return int(number)
-    except ValueError:
-        raise BadRequest("The cursor is not one this API gave out.") from None
+            page = await keyset_page(
+                session, query, keys=AUDIT_ORDER, codec=self.cursors, scope="audit", limit=limit, cursor=cursor
+            )
+        return [row for (row,) in page.rows], page.next_cursor

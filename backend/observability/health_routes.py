@@ -37,6 +37,7 @@ class Readiness(Struct):
     summary="Liveness: the process answers",
     tags=["health"],
     opt={"public": "liveness probes carry no credentials", "exclude_from_auth": True},
+    responses=problem_responses(rate_limited=False),
 )
 async def health() -> Health:
     """The backend process is up; says which version it runs."""
@@ -48,7 +49,7 @@ async def health() -> Health:
     summary="Readiness: database (and queue, cache) usable",
     tags=["health"],
     opt={"public": "readiness probes carry no credentials", "exclude_from_auth": True},
-    responses=problem_responses(503),
+    responses=problem_responses(503, rate_limited=False),
 )
 async def ready(readiness: NamedDependency[ReadinessService]) -> Response[Readiness]:
     """200 when every part works; 503 problem+json naming the failing parts otherwise."""

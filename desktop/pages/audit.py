@@ -72,6 +72,10 @@ class AuditPage(ListPage):
     def path(self) -> str:
         return "/api/v1/audit?" + urlencode(self._query())
 
+    def refresh(self) -> None:
+        """Load the newest page; older ones come on demand."""
+        self.api.get(self.path(), self._loaded, self._failed)
+
     def after_load(self, data: dict[str, Any]) -> None:
         self.next_cursor = data.get("next_cursor")
         self.older_button.setEnabled(bool(self.next_cursor))

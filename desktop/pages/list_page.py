@@ -59,8 +59,8 @@ class ListPage(QWidget):
         raise NotImplementedError
 
     def refresh(self) -> None:
-        """Load the rows again."""
-        self.api.get(self.path(), self._loaded, self._failed)
+        """Load the rows again: every page of them (pages that show one page at a time override this)."""
+        self.api.get_every_page(self.path(), self._loaded, self._failed)
 
     def _loaded(self, data: dict[str, Any] | None) -> None:
         if not isinstance(data, dict):

@@ -76,7 +76,7 @@ class RolesPage(QWidget):
 
     def refresh(self) -> None:
         """Load roles and the permission catalogue."""
-        self.api.get("/api/v1/roles", self._loaded, self._failed)
+        self.api.get_every_page("/api/v1/roles", self._loaded, self._failed)
 
     def _failed(self, error: ApiError) -> None:
         self.header.show_error(error.detail)

@@ -58,7 +58,7 @@ class UsersPage(ListPage):
 
     def refresh(self) -> None:
         # Roles first, so the dialogs have them to offer by the time the list (and `loaded`) arrives.
-        self.api.get("/api/v1/roles", self._roles_loaded, lambda _error: ListPage.refresh(self))
+        self.api.get_every_page("/api/v1/roles", self._roles_loaded, lambda _error: ListPage.refresh(self))
 
     def _roles_loaded(self, data: dict[str, Any]) -> None:
         self.roles = [role["name"] for role in data.get("items") or []]

@@ -100,7 +100,9 @@ def test_unexpected_failure_is_500_without_internals_and_logged_with_request_id(
     assert logged[0].exc_info is not None
 
 
-@pytest.mark.parametrize(("path", "allow"), [("/api/v1/settings", "GET, OPTIONS, PATCH"), ("/health", "GET, OPTIONS")])
+@pytest.mark.parametrize(
+    ("path", "allow"), [("/api/v1/settings", "GET, HEAD, OPTIONS, PATCH"), ("/health", "GET, HEAD, OPTIONS")]
+)
 def test_options_lists_every_method_of_the_path(client: TestClient[Litestar], path: str, allow: str) -> None:
     response = client.options(path)
     assert response.status_code == 204

@@ -194,3 +194,22 @@ def test_change_ones_own_password_through_the_dialog(qtbot: QtBot, console: Cons
     console.api.request("POST", "/api/v1/auth/login", replies.append, replies.append, body=body)
     qtbot.waitUntil(lambda: bool(replies), timeout=API_TIMEOUT_MS)
     assert isinstance(replies[0], dict)
+
+
+def test_the_roles_page_shows_roles_beyond_the_first_page(qtbot: QtBot, console: Console) -> None:
+    signed_in_console(qtbot, console)
+    session = console.api.session
+    assert session is not None
+    headers = {"Authorization": f"Bearer {session.access_token}"}
+    with httpx.Client(base_url=console.host.url, headers=headers, timeout=10) as client:
+        for number in range(55):  # with the built-in roles, more than one page of 50
+            created = client.post("/api/v1/roles", json={"name": f"crew-{number:02}", "permissions": []})
+            assert created.status_code == 201, created.text
+        expected = {"crew-54", *(role["name"] for role in client.get("/api/v1/roles").json()["items"])}
+    console.window.show_page("Roles")
+    console.roles.refresh()
+    # A load started at sign-in may answer first (without the crews): wait for the one that has them.
+    qtbot.waitUntil(lambda: {role["name"] for role in console.roles.roles} >= expected, timeout=API_TIMEOUT_MS)
+    names = [role["name"] for role in console.roles.roles]
+    assert len(names) == len(set(names)) > 50
+    assert console.roles.matrix.columnCount() == len(names)

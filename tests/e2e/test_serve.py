@@ -182,3 +182,12 @@ def test_serve_never_imports_qt(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_head_over_http_is_get_without_a_body(backend: BackendProcess) -> None:
+    for path in ("/health", "/schema/openapi.json", "/api/v1/users"):
+        get, head = httpx.get(f"{backend.url}{path}"), httpx.head(f"{backend.url}{path}")
+        assert head.status_code == get.status_code, path
+        assert head.content == b""
+        assert head.headers["content-length"] == get.headers["content-length"], path
+        assert head.headers["content-type"] == get.headers["content-type"], path

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, Parameter
+from litestar.params import Parameter
 from msgspec import Struct
 
 from backend.auth.access import PROTECTED, requires
 from backend.auth.identity import Identity
 from backend.errors import FieldError, ValidationFailed, problem_responses
+from backend.list_query import DEFAULT_LIMIT, Cursor, Limit, optional_string
+
+OUTCOMES = ("success", "failure", "denied")
 
 
 class AuditEventOut(Struct):
@@ -50,7 +53,13 @@ def _moment(name: str, value: str | None) -> datetime | None:
         raise ValidationFailed(
             "The time filter is not valid.", errors=[FieldError(name, "must be an RFC 3339 time with a zone")]
         )
-    return moment
+    try:
+        # The log keeps UTC; 9999-12-31T23:59:59-14:00 is a valid RFC 3339 time but has no UTC year.
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(
+            "The time filter is not valid.", errors=[FieldError(name, "must fall within the years 1 to 9999 in UTC")]
+        ) from None
 
 
 class AuditController(Controller):
@@ -68,21 +77,36 @@ class AuditController(Controller):
     async def list_events(
         self,
         identity: NamedDependency[Identity],
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
-        cursor: Annotated[str | None, Parameter(max_length=64)] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
         action: Annotated[
-            str | None, Parameter(max_length=64, description="An action, or a prefix ending in '.'")
+            str | None,
+            Parameter(
+                max_length=64, description="An action, or a prefix ending in '.'", schema_extra=optional_string()
+            ),
         ] = None,
-        actor: Annotated[str | None, Parameter(max_length=254, description="Part of the actor's label")] = None,
-        outcome: FromQuery[Literal["success", "failure", "denied"] | None] = None,
+        actor: Annotated[
+            str | None,
+            Parameter(max_length=254, description="Part of the actor's label", schema_extra=optional_string()),
+        ] = None,
+        outcome: Annotated[
+            # str, checked below: Litestar would read the text "null" as None for a Literal | None
+            str | None,
+            Parameter(description="How it ended", schema_extra=optional_string(enum=list(OUTCOMES))),
+        ] = None,
         since: Annotated[
-            str | None, Parameter(schema_extra={"format": "date-time"}, description="From (RFC 3339)")
+            str | None,
+            Parameter(description="From (RFC 3339)", schema_extra=optional_string(format="date-time")),
         ] = None,
         until: Annotated[
-            str | None, Parameter(schema_extra={"format": "date-time"}, description="Before (RFC 3339)")
+            str | None,
+            Parameter(description="Before (RFC 3339)", schema_extra=optional_string(format="date-time")),
         ] = None,
     ) -> AuditPage:
         """Filter by action, actor, outcome and time; follow next_cursor for older events."""
+        if outcome is not None and outcome not in OUTCOMES:
+            reason = f"must be one of {', '.join(OUTCOMES)}"
+            raise ValidationFailed("The outcome filter is not valid.", errors=[FieldError("outcome", reason)])
         rows, next_cursor = await identity.audit.page(
             limit=limit,
             cursor=cursor,

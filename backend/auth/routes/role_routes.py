@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from msgspec import UNSET
@@ -13,8 +13,10 @@ from msgspec import UNSET
 from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.auth.identity import Identity
 from backend.auth.roles import RoleService, RoleView
+from backend.auth.routes.reply_headers import LOCATION, created
 from backend.auth.routes.schemas import RoleCreate, RoleList, RolePatch
 from backend.errors import problem_responses
+from backend.list_query import DEFAULT_LIMIT, Cursor, Limit
 
 AnyRequest = Request[Any, Any, Any]
 Name = Annotated[str, Parameter(max_length=40, description="The role's name")]
@@ -32,18 +34,22 @@ class RoleController(Controller):
         opt=requires("roles:read"),
         responses=problem_responses(401, 403, 422),
     )
-    async def list_roles(self, identity: NamedDependency[Identity]) -> RoleList:
-        """Every role, with the permissions a role can hold."""
-        return RoleList(items=await identity.roles.list(), permissions=RoleService.catalogue())
+    async def list_roles(
+        self, identity: NamedDependency[Identity], limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> RoleList:
+        """Roles, built-in first, with the permissions a role can hold; follow next_cursor for the rest."""
+        items, next_cursor = await identity.roles.page(limit=limit, cursor=cursor)
+        return RoleList(items=items, next_cursor=next_cursor, permissions=RoleService.catalogue())
 
     @post(
         summary="Create a custom role",
         opt=requires("roles:write"),
         responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+        response_headers=[LOCATION],
     )
     async def create_role(
         self, request: AnyRequest, data: JSONBody[RoleCreate], identity: NamedDependency[Identity]
-    ) -> RoleView:
+    ) -> Response[RoleView]:
         """Permissions are `resource:action`, optionally `:collection` for records and collections."""
         view = await identity.roles.create(
             actor_of(request),
@@ -52,7 +58,7 @@ class RoleController(Controller):
             permissions=data.permissions,
             grantor=grantor_of(request),
         )
-        return view
+        return created(view, f"/api/v1/roles/{view.name}")
 
     @get("/{name:str}", summary="One role", opt=requires("roles:read"), responses=problem_responses(401, 403, 404, 422))
     async def get_role(self, name: Name, identity: NamedDependency[Identity]) -> RoleView:

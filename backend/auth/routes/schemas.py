@@ -65,10 +65,10 @@ class SetupState(Struct):
 
 
 class UserList(Struct):
-    """Users, by email."""
+    """A page of users, by email, and the cursor of the next page (null on the last)."""
 
     items: list[UserView]
-    next_cursor: str | None = None
+    next_cursor: str | None
 
 
 class UserCreate(Struct, forbid_unknown_fields=True):
@@ -96,9 +96,10 @@ class PasswordReset(Struct, forbid_unknown_fields=True):
 
 
 class RoleList(Struct):
-    """Every role and the permission catalogue."""
+    """A page of roles (built-in first), the cursor of the next page, and the permission catalogue."""
 
     items: list[RoleView]
+    next_cursor: str | None
     permissions: dict[str, str]
 
 
@@ -125,9 +126,10 @@ class ApiKeyCreated(Struct):
 
 
 class ApiKeyList(Struct):
-    """API keys, newest first."""
+    """A page of API keys, newest first, and the cursor of the next page (null on the last)."""
 
     items: list[ApiKeyView]
+    next_cursor: str | None
 
 
 class ApiKeyCreate(Struct, forbid_unknown_fields=True):

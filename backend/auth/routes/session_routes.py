@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from backend.auth.access import PROTECTED, authenticated, client_address, public, signed_in
 from backend.auth.identity import Identity
 from backend.auth.permissions import Principal
+from backend.auth.routes.reply_headers import LOCATION, NO_STORE, PRAGMA_NO_CACHE, created
 from backend.auth.routes.schemas import (
     Credentials,
     FirstAdmin,
@@ -39,6 +40,7 @@ class SetupController(Controller):
     @get(
         summary="Whether the instance still needs its first administrator",
         opt=public("asked before anyone can sign in"),
+        responses=problem_responses(),
     )
     async def setup_state(self, identity: NamedDependency[Identity]) -> SetupState:
         """True until the first user exists."""
@@ -50,10 +52,12 @@ class SetupController(Controller):
         status_code=201,
         opt=public("there is nobody to sign in as yet; refused once a user exists and from other machines"),
         responses=problem_responses(400, 403, 409, 413, 415, 422),
+        cache_control=NO_STORE,
+        response_headers=[PRAGMA_NO_CACHE, LOCATION],
     )
     async def create_first_admin(
         self, request: AnyRequest, data: JSONBody[FirstAdmin], identity: NamedDependency[Identity]
-    ) -> UserView:
+    ) -> Response[UserView]:
         """The first user, with the admin role."""
         client = client_address(request)
         actor = Actor("anonymous", None, data.email, client)
@@ -69,7 +73,7 @@ class SetupController(Controller):
             roles=["admin"],
             first_admin=True,
         )
-        return user
+        return created(user, f"/api/v1/users/{user.id}")
 
 
 class SessionController(Controller):
@@ -85,6 +89,8 @@ class SessionController(Controller):
         status_code=HTTP_200_OK,
         opt=public("this is how one gets credentials"),
         responses=problem_responses(400, 401, 413, 415, 422, 429),
+        cache_control=NO_STORE,
+        response_headers=[PRAGMA_NO_CACHE],
     )
     async def login(
         self, request: AnyRequest, data: JSONBody[Credentials], identity: NamedDependency[Identity]
@@ -99,6 +105,8 @@ class SessionController(Controller):
         status_code=HTTP_200_OK,
         opt=public("the refresh token is the credential"),
         responses=problem_responses(400, 401, 409, 413, 415, 422),
+        cache_control=NO_STORE,
+        response_headers=[PRAGMA_NO_CACHE],
     )
     async def refresh(
         self, request: AnyRequest, data: JSONBody[RefreshRequest], identity: NamedDependency[Identity]
@@ -145,6 +153,8 @@ class SessionController(Controller):
         opt=signed_in(),
         security=PROTECTED,
         responses=problem_responses(400, 401, 403, 413, 415, 422),
+        cache_control=NO_STORE,
+        response_headers=[PRAGMA_NO_CACHE],
     )
     async def change_password(
         self, request: AnyRequest, data: JSONBody[PasswordChange], identity: NamedDependency[Identity]

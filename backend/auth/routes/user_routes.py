@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
@@ -13,9 +13,11 @@ from msgspec import UNSET
 
 from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.auth.identity import Identity
+from backend.auth.routes.reply_headers import LOCATION, created
 from backend.auth.routes.schemas import PasswordReset, UserCreate, UserList, UserPatch
 from backend.auth.users import UserView
 from backend.errors import problem_responses
+from backend.list_query import DEFAULT_LIMIT, Cursor, Limit, optional_string
 from backend.request_body import SMALL_BODY_LIMIT
 
 AnyRequest = Request[Any, Any, Any]
@@ -31,19 +33,28 @@ class UserController(Controller):
 
     @get(summary="List users", opt=requires("users:read"), responses=problem_responses(401, 403, 422))
     async def list_users(
-        self, identity: NamedDependency[Identity], q: Annotated[str | None, Parameter(max_length=254)] = None
+        self,
+        identity: NamedDependency[Identity],
+        q: Annotated[
+            str | None,
+            Parameter(max_length=254, description="Part of the email or name", schema_extra=optional_string()),
+        ] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> UserList:
-        """Every user (whose email or name contains q, if given), by email."""
-        return UserList(items=await identity.users.list(query=q))
+        """Users (whose email or name contains q, if given), by email; follow next_cursor for the rest."""
+        items, next_cursor = await identity.users.page(query=q, limit=limit, cursor=cursor)
+        return UserList(items=items, next_cursor=next_cursor)
 
     @post(
         summary="Create a user",
         opt=requires("users:write"),
         responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+        response_headers=[LOCATION],
     )
     async def create_user(
         self, request: AnyRequest, data: JSONBody[UserCreate], identity: NamedDependency[Identity]
-    ) -> UserView:
+    ) -> Response[UserView]:
         """A new active user with the given roles; the password must pass the policy."""
         view = await identity.users.create(
             actor_of(request),
@@ -53,7 +64,7 @@ class UserController(Controller):
             roles=data.roles,
             grantor=grantor_of(request),
         )
-        return view
+        return created(view, f"/api/v1/users/{view.id}")
 
     @get(
         "/{user_id:str}",

@@ -164,6 +164,15 @@ def test_sign_in_finds_the_account_under_any_spelling(shared: Instance) -> None:
         assert shared.login(spelling)["access_token"]
 
 
+def test_searching_users_finds_them_under_any_spelling(shared: Instance) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    user_id = shared.create_user(f"jos\u00e9.{suffix}@example.org")
+    for spelling in (f"JOS\u00c9.{suffix}", f"jose\u0301.{suffix}", f"\uff4aos\u00e9.{suffix}"):
+        found = shared.client.get("/api/v1/users", params={"q": spelling}, headers=shared.admin)
+        assert found.status_code == 200, found.text
+        assert [user["id"] for user in found.json()["items"]] == [user_id], spelling
+
+
 @pytest.mark.parametrize(
     "email",
     [REFUSED_EMAILS[k] for k in ("nul", "esc", "zero-width-space", "bidi-override-rtl", "cyrillic-a-in-latin-local")],
