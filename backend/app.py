@@ -123,7 +123,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.db = db
         app.state.queue = JobQueue(settings.paths.queue)
         app.state.cache = Cache(settings.paths.cache)
-        app.state.identity = Identity.open(db, secret, settings.paths, app.stores.get("login_throttle"))
+        app.state.identity = Identity.open(db, secret, settings.paths)
         await app.state.identity.directory.load_revocations()
         await app.state.identity.hasher.prepare()
         app.state.schema_head = head_revision()
@@ -153,7 +153,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[auth.middleware, rate_limit.middleware],
         plugins=[StrictStructSchemaPlugin()],
         guards=[authorize],
-        stores={"rate_limit": MemoryStore(), "login_throttle": MemoryStore()},
+        stores={"rate_limit": MemoryStore()},
         lifespan=[open_stores],
         state=State({"settings": settings}),
         dependencies={

@@ -20,7 +20,7 @@ from backend.auth.routes.schemas import (
     RefreshRequest,
     SetupState,
 )
-from backend.auth.sessions import TokenPair
+from backend.auth.sessions import SignedIn, TokenPair
 from backend.auth.throttle import is_loopback
 from backend.auth.users import UserView
 from backend.errors import Forbidden, problem_responses
@@ -79,15 +79,22 @@ class SessionController(Controller):
     @post(
         "/login",
         summary="Sign in with email and password",
+        description=(
+            "An access token (15 min), a refresh token, and a device token: send the device token with this "
+            "account's next sign-in (field device_token) so that failed sign-ins by others do not hold this "
+            "client back. Each success returns a new one; keep the latest. Failed sign-ins are throttled per "
+            "account (and per client, from other machines), or per device token when one is sent: 429 with "
+            "Retry-After."
+        ),
         status_code=HTTP_200_OK,
         opt=public("this is how one gets credentials"),
         responses=problem_responses(400, 401, 413, 415, 422, 429),
     )
     async def login(
         self, request: AnyRequest, data: JSONBody[Credentials], identity: NamedDependency[Identity]
-    ) -> TokenPair:
-        """An access token (15 min) and a refresh token; the same 401 for an unknown email and a wrong password."""
-        return await identity.sessions.login(data.email, data.password, client_address(request))
+    ) -> SignedIn:
+        """The same 401 for an unknown email and a wrong password."""
+        return await identity.sessions.login(data.email, data.password, client_address(request), data.device_token)
 
     @post(
         "/refresh",
