@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QWidget
 
 from desktop.api import ApiClient, ApiError
+from desktop.device_tokens import DeviceTokenStore
 from desktop.widgets.form_dialog import FormDialog, FormField
 
 LAST_EMAIL = "sign_in/last_email"
@@ -18,10 +19,13 @@ class SignInFlow(QObject):
 
     dialog_shown = Signal(object)  # the FormDialog now open
 
-    def __init__(self, api: ApiClient, remembered: QSettings, parent_window: QWidget) -> None:
+    def __init__(
+        self, api: ApiClient, remembered: QSettings, device_tokens: DeviceTokenStore, parent_window: QWidget
+    ) -> None:
         super().__init__(parent_window)
         self.api = api
         self.remembered = remembered
+        self.device_tokens = device_tokens
         self.window = parent_window
         self.dialog: FormDialog | None = None
         self.password_dialog: FormDialog | None = None
@@ -78,16 +82,15 @@ class SignInFlow(QObject):
         def signed_in(tokens: dict[str, Any]) -> None:
             self.remembered.setValue(LAST_EMAIL, email)  # the email, never the password
             self.remembered.sync()
+            if tokens.get("device_token"):
+                self.device_tokens.put(email, str(tokens["device_token"]))
             dialog.succeed()
             self.api.start_session(email, tokens)
 
-        self.api.request(
-            "POST",
-            "/api/v1/auth/login",
-            signed_in,
-            dialog.show_error,
-            body={"email": email, "password": values["password"]},
-        )
+        body = {"email": email, "password": values["password"]}
+        if device_token := self.device_tokens.get(email):
+            body["device_token"] = device_token  # others' failed sign-ins to this account do not hold us back
+        self.api.request("POST", "/api/v1/auth/login", signed_in, dialog.show_error, body=body)
 
     def change_password(self) -> None:
         """One's own password: the current one, the new one twice; every other session ends."""
