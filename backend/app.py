@@ -126,6 +126,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.identity = Identity.open(db, secret, settings.paths)
         await app.state.identity.directory.load_revocations()
         await app.state.identity.hasher.prepare()
+        app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
         try:

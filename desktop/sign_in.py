@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -12,6 +13,7 @@ from desktop.device_tokens import DeviceTokenStore
 from desktop.widgets.form_dialog import FormDialog, FormField
 
 LAST_EMAIL = "sign_in/last_email"
+SETUP_TOKEN_HEADER = "X-Setup-Token"
 
 
 class SignInFlow(QObject):
@@ -20,12 +22,18 @@ class SignInFlow(QObject):
     dialog_shown = Signal(object)  # the FormDialog now open
 
     def __init__(
-        self, api: ApiClient, remembered: QSettings, device_tokens: DeviceTokenStore, parent_window: QWidget
+        self,
+        api: ApiClient,
+        remembered: QSettings,
+        device_tokens: DeviceTokenStore,
+        setup_token_file: Path,
+        parent_window: QWidget,
     ) -> None:
         super().__init__(parent_window)
         self.api = api
         self.remembered = remembered
         self.device_tokens = device_tokens
+        self.setup_token_file = setup_token_file  # in the data dir the console owns (its backend's, or attached)
         self.window = parent_window
         self.dialog: FormDialog | None = None
         self.password_dialog: FormDialog | None = None
@@ -150,5 +158,17 @@ class SignInFlow(QObject):
         email = str(values["email"]).strip()
         body = {"email": email, "display_name": values["display_name"], "password": values["password"]}
         self.api.request(
-            "POST", "/api/v1/setup", lambda _user: self._submit_login(dialog, values), dialog.show_error, body=body
+            "POST",
+            "/api/v1/setup",
+            lambda _user: self._submit_login(dialog, values),
+            dialog.show_error,
+            body=body,
+            headers=self._setup_token(),
         )
+
+    def _setup_token(self) -> dict[str, str]:
+        """The one-time setup token the backend wrote to the data dir; none once a user exists (the API says so)."""
+        try:
+            return {SETUP_TOKEN_HEADER: self.setup_token_file.read_text().strip()}
+        except OSError:
+            return {}

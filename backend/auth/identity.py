@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.auth.api_keys import ApiKeyService
+from backend.auth.first_admin import FirstAdminSetup, SetupToken
 from backend.auth.passwords import PasswordHasher
 from backend.auth.principals import PrincipalDirectory
 from backend.auth.roles import RoleService
@@ -30,6 +31,7 @@ class Identity:
     sessions: SessionService
     api_keys: ApiKeyService
     roles: RoleService
+    setup: FirstAdminSetup
 
     @classmethod
     def open(cls, db: Database, secret: bytes, paths: DataDir) -> Identity:
@@ -39,15 +41,17 @@ class Identity:
         audit = AuditTrail(db, derive_key(secret, "audit"), paths.audit_anchor)
         directory = PrincipalDirectory(db)
         throttle = LoginThrottle(derive_key(secret, "sign-in-throttle"))
+        unknown = UnknownIdentifiers(secret)
+        setup_token = SetupToken(paths.setup_token)
+        users = UserService(db, hasher, audit, directory, on_created=setup_token.withdraw)
         return cls(
             hasher=hasher,
             tokens=tokens,
             audit=audit,
             directory=directory,
-            users=UserService(db, hasher, audit, directory),
-            sessions=SessionService(
-                db, hasher, tokens, audit, directory, throttle, DeviceTokens(secret), UnknownIdentifiers(secret)
-            ),
+            users=users,
+            sessions=SessionService(db, hasher, tokens, audit, directory, throttle, DeviceTokens(secret), unknown),
             api_keys=ApiKeyService(db, audit, directory),
             roles=RoleService(db, audit, directory),
+            setup=FirstAdminSetup(users, audit, setup_token, unknown),
         )

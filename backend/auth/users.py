@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,11 +74,19 @@ async def revoke_sessions(session: AsyncSession, user_id: str | None = None, fam
 class UserService:
     """Every change is audited in its own transaction and invalidates cached principals."""
 
-    def __init__(self, db: Database, hasher: PasswordHasher, audit: AuditTrail, directory: PrincipalDirectory) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        audit: AuditTrail,
+        directory: PrincipalDirectory,
+        on_created: Callable[[], None] = lambda: None,
+    ) -> None:
         self.db = db
         self.hasher = hasher
         self.audit = audit
         self.directory = directory
+        self.on_created = on_created  # told after every new user (the setup token ends with the first)
 
     async def count(self) -> int:
         """How many users exist."""
@@ -197,6 +206,7 @@ class UserService:
             )
             view = await self._view(session, user)
         self.directory.invalidate()
+        self.on_created()
         return view
 
     async def update(

@@ -54,6 +54,21 @@ def test_first_admin_then_login_remembers_the_email_not_the_password(qtbot: QtBo
     assert not login.isVisible()
 
 
+def test_the_first_admin_dialog_sends_the_setup_token_from_the_data_dir(qtbot: QtBot, console: Console) -> None:
+    console.window.show()
+    with qtbot.waitSignal(console.sign_in.dialog_shown, timeout=START_TIMEOUT_MS) as shown:
+        console.host.start()
+    token_file = console.host.data_dir / "setup.token"
+    assert token_file.exists()
+    # Any other local process, without the token, is refused.
+    body = {"email": "intruder@example.org", "password": ADMIN_PASSWORD}
+    assert httpx.post(f"{console.api.base_url}/api/v1/setup", json=body).status_code == 403
+    with qtbot.waitSignal(console.dashboard.refreshed, timeout=START_TIMEOUT_MS):
+        sign_in_through_dialog(console)
+    assert shown.args[0].windowTitle() == "Create the first administrator"
+    assert not token_file.exists()
+
+
 def test_the_console_keeps_a_device_token_that_gets_it_past_a_locked_account(qtbot: QtBot, console: Console) -> None:
     signed_in_console(qtbot, console)
     tokens_file = console.host.data_dir / "device_tokens.json"

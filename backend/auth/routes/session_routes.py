@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from backend.auth.access import PROTECTED, authenticated, client_address, public, signed_in
+from backend.auth.first_admin import SETUP_TOKEN_HEADER
 from backend.auth.identity import Identity
 from backend.auth.permissions import Principal
 from backend.auth.routes.schemas import (
@@ -21,10 +22,8 @@ from backend.auth.routes.schemas import (
     SetupState,
 )
 from backend.auth.sessions import SignedIn, TokenPair
-from backend.auth.throttle import is_loopback
 from backend.auth.users import UserView
-from backend.errors import Forbidden, problem_responses
-from backend.observability.audit import Actor, AuditEntry
+from backend.errors import problem_responses
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -45,29 +44,38 @@ class SetupController(Controller):
 
     @post(
         summary="Create the first administrator (only while no user exists, only from this machine)",
+        description=(
+            "Needs the one-time setup token in the X-Setup-Token header: `outpost serve` writes it, while no user "
+            "exists, to setup.token in the data directory (owner-only) and prints that file's path. The token is "
+            "deleted once the first user exists. Refused (403, audited) from other machines and without the token."
+        ),
         status_code=201,
-        opt=public("there is nobody to sign in as yet; refused once a user exists and from other machines"),
+        opt=public("there is nobody to sign in as yet; the setup token from the data directory is the credential"),
         responses=problem_responses(400, 403, 409, 413, 415, 422),
     )
     async def create_first_admin(
-        self, request: AnyRequest, data: JSONBody[FirstAdmin], identity: NamedDependency[Identity]
+        self,
+        request: AnyRequest,
+        data: JSONBody[FirstAdmin],
+        identity: NamedDependency[Identity],
+        setup_token: Annotated[
+            str | None,
+            HeaderParameter(
+                name=SETUP_TOKEN_HEADER,
+                required=False,
+                max_length=200,
+                description="The contents of setup.token in the data directory",
+            ),
+        ] = None,
     ) -> UserView:
         """The first user, with the admin role."""
-        client = client_address(request)
-        actor = Actor("anonymous", None, data.email, client)
-        if not is_loopback(client):
-            reason = "the first administrator can only be created from the machine the backend runs on"
-            await identity.audit.record(AuditEntry("setup.first_admin", actor, "denied", details={"reason": reason}))
-            raise Forbidden(reason[0].upper() + reason[1:] + ".")
-        user = await identity.users.create(
-            actor,
+        return await identity.setup.create(
+            client=client_address(request),
+            setup_token=setup_token,
             email=data.email,
             display_name=data.display_name,
             password=data.password,
-            roles=["admin"],
-            first_admin=True,
         )
-        return user
 
 
 class SessionController(Controller):
