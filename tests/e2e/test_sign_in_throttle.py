@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.auth.throttle import ACCOUNT_FREE
+from backend.auth.throttle import ACCOUNT_CAP_S, ACCOUNT_FREE
 from tests.backend_process import BackendProcess
 from tests.waiting import wait_until
 
@@ -56,9 +55,13 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendProcess
 def verifications_allowed(elapsed_s: float) -> int:
     """The most password checks one account's throttle may allow in elapsed_s from a clean start.
 
-    The free attempts, the one that starts the backoff, then one each time a wait (1, 2, 4 … s) runs out.
+    The free attempts, the one that starts the backoff, then one each time a wait (1, 2, 4 … s, at most
+    ACCOUNT_CAP_S) runs out, and one more for an attempt already past its check when a window closed.
     """
-    return ACCOUNT_FREE + 1 + math.floor(math.log2(elapsed_s + 1)) + 1
+    allowed, waited, wait = ACCOUNT_FREE + 1, 0.0, 1.0
+    while waited + wait <= elapsed_s:
+        allowed, waited, wait = allowed + 1, waited + wait, min(2 * wait, ACCOUNT_CAP_S)
+    return allowed + 1
 
 
 def login(http: httpx.Client, email: str, password: str, device_token: str | None = None) -> httpx.Response:
