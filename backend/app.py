@@ -113,9 +113,10 @@ def create_app(settings: Settings) -> Litestar:
         app.state.db = db
         app.state.queue = JobQueue(settings.paths.queue)
         app.state.cache = Cache(settings.paths.cache)
-        app.state.identity = Identity.open(db, secret, settings.paths, app.stores.get("login_throttle"))
+        app.state.identity = Identity.open(db, secret, settings.paths)
         await app.state.identity.directory.load_revocations()
         await app.state.identity.hasher.prepare()
+        app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
         try:
@@ -143,7 +144,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[auth.middleware, rate_limit.middleware],
         plugins=[StrictStructSchemaPlugin()],
         guards=[authorize],
-        stores={"rate_limit": MemoryStore(), "login_throttle": MemoryStore()},
+        stores={"rate_limit": MemoryStore()},
         lifespan=[open_stores],
         state=State({"settings": settings}),
         dependencies={

@@ -49,6 +49,10 @@ class DataDir:
         return self.root / "audit.anchor"
 
     @property
+    def setup_token(self) -> Path:
+        return self.root / "setup.token"
+
+    @property
     def runtime_file(self) -> Path:
         return self.root / "runtime.json"
 

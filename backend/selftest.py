@@ -14,6 +14,7 @@ from backend.auth.passwords import PasswordHasher
 from backend.cache import Cache
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
+from backend.db.paging import CursorCodec
 from backend.jobs.queue import JobQueue
 from backend.observability.audit import Actor, AuditTrail
 from backend.settings import Settings, load_settings
@@ -48,7 +49,8 @@ def check_database(settings: Settings) -> str:
     async def round_trip() -> str:
         db = Database(settings.paths.database, synchronous=settings.sqlite_synchronous)
         try:
-            audit = AuditTrail(db, secrets.token_bytes(32), settings.paths.audit_anchor)
+            key = secrets.token_bytes(32)
+            audit = AuditTrail(db, key, settings.paths.audit_anchor, CursorCodec(key))
             service = SavedSettingsService(db, settings, audit)
             written = {"log_level": "WARNING", "max_body_bytes": 20_000_000}  # a text and a number
             await service.update(Actor("system", None, "selftest"), written)

@@ -187,8 +187,12 @@ def _serve_locked(settings: Settings) -> int:
             "started_at": datetime.now(UTC).isoformat(),
         }
         write_runtime(settings.paths, runtime)
+        # The setup token's path, never the token: reading it takes the data directory owner's rights.
+        setup_token_file = str(app.state.setup_token_file) if app.state.setup_token_file else None
+        if setup_token_file:
+            logger.info("no user yet: the setup token to create the first administrator is in", path=setup_token_file)
         logger.info("ready", url=url)
-        emit_event("ready", url=url, pid=os.getpid(), version=__version__)
+        emit_event("ready", url=url, pid=os.getpid(), version=__version__, setup_token_file=setup_token_file)
 
     async def on_shutdown() -> None:
         clear_runtime(settings.paths)

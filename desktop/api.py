@@ -74,6 +74,7 @@ class _Call:
     on_success: OnSuccess
     on_error: OnError | None
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
     retried: bool = False
     sent_with: str | None = None  # the access token the call went out with
 
@@ -156,9 +157,10 @@ class ApiClient(QObject):
         on_success: OnSuccess,
         on_error: OnError | None = None,
         body: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> QNetworkReply | None:
-        """Send one request; exactly one of the callbacks runs later on the GUI thread."""
-        return self._send(_Call(method, path, on_success, on_error, body))
+        """Send one request (with these extra headers); exactly one of the callbacks runs later on the GUI thread."""
+        return self._send(_Call(method, path, on_success, on_error, body, dict(headers or {})))
 
     def _send(self, call: _Call) -> QNetworkReply | None:
         if self._closed:
@@ -174,6 +176,8 @@ class ApiClient(QObject):
         request = QNetworkRequest(QUrl(self.base_url + path))
         request.setTransferTimeout(TIMEOUT_MS)
         request.setRawHeader(b"Accept", b"application/json, application/problem+json")
+        for name, value in call.headers.items():
+            request.setRawHeader(name.encode(), value.encode())
         if self.session is not None and not path.startswith(NO_REFRESH_PATHS):
             call.sent_with = self.session.access_token
             request.setRawHeader(b"Authorization", f"Bearer {self.session.access_token}".encode())

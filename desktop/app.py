@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.api import ApiClient
 from desktop.backend_host import BackendHost
+from desktop.device_tokens import DeviceTokenStore
 from desktop.main_window import MainWindow
 from desktop.pages.api_keys import ApiKeysPage
 from desktop.pages.audit import AuditPage
@@ -59,7 +60,8 @@ def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
     window = MainWindow(api, host, list(pages))
     # The email of the last sign-in is remembered beside the data it belongs to; passwords never are.
     remembered = QSettings(str(data_dir / "console.ini"), QSettings.Format.IniFormat)
-    sign_in = SignInFlow(api, remembered, window)
+    device_tokens = DeviceTokenStore(data_dir / "device_tokens.json")
+    sign_in = SignInFlow(api, remembered, device_tokens, data_dir / "setup.token", window)
     host.connected.connect(lambda _url: sign_in.start())
     window.password_button.clicked.connect(sign_in.change_password)
     for page in pages:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QWidget
 
 from desktop.api import ApiClient, ApiError
+from desktop.device_tokens import DeviceTokenStore
 from desktop.widgets.form_dialog import FormDialog, FormField
 
 LAST_EMAIL = "sign_in/last_email"
+SETUP_TOKEN_HEADER = "X-Setup-Token"
 
 
 class SignInFlow(QObject):
@@ -18,10 +21,19 @@ class SignInFlow(QObject):
 
     dialog_shown = Signal(object)  # the FormDialog now open
 
-    def __init__(self, api: ApiClient, remembered: QSettings, parent_window: QWidget) -> None:
+    def __init__(
+        self,
+        api: ApiClient,
+        remembered: QSettings,
+        device_tokens: DeviceTokenStore,
+        setup_token_file: Path,
+        parent_window: QWidget,
+    ) -> None:
         super().__init__(parent_window)
         self.api = api
         self.remembered = remembered
+        self.device_tokens = device_tokens
+        self.setup_token_file = setup_token_file  # in the data dir the console owns (its backend's, or attached)
         self.window = parent_window
         self.dialog: FormDialog | None = None
         self.password_dialog: FormDialog | None = None
@@ -78,16 +90,15 @@ class SignInFlow(QObject):
         def signed_in(tokens: dict[str, Any]) -> None:
             self.remembered.setValue(LAST_EMAIL, email)  # the email, never the password
             self.remembered.sync()
+            if tokens.get("device_token"):
+                self.device_tokens.put(email, str(tokens["device_token"]))
             dialog.succeed()
             self.api.start_session(email, tokens)
 
-        self.api.request(
-            "POST",
-            "/api/v1/auth/login",
-            signed_in,
-            dialog.show_error,
-            body={"email": email, "password": values["password"]},
-        )
+        body = {"email": email, "password": values["password"]}
+        if device_token := self.device_tokens.get(email):
+            body["device_token"] = device_token  # others' failed sign-ins to this account do not hold us back
+        self.api.request("POST", "/api/v1/auth/login", signed_in, dialog.show_error, body=body)
 
     def change_password(self) -> None:
         """One's own password: the current one, the new one twice; every other session ends."""
@@ -147,5 +158,17 @@ class SignInFlow(QObject):
         email = str(values["email"]).strip()
         body = {"email": email, "display_name": values["display_name"], "password": values["password"]}
         self.api.request(
-            "POST", "/api/v1/setup", lambda _user: self._submit_login(dialog, values), dialog.show_error, body=body
+            "POST",
+            "/api/v1/setup",
+            lambda _user: self._submit_login(dialog, values),
+            dialog.show_error,
+            body=body,
+            headers=self._setup_token(),
         )
+
+    def _setup_token(self) -> dict[str, str]:
+        """The one-time setup token the backend wrote to the data dir; none once a user exists (the API says so)."""
+        try:
+            return {SETUP_TOKEN_HEADER: self.setup_token_file.read_text().strip()}
+        except OSError:
+            return {}

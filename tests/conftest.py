@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from backend.app import create_app
+from backend.datadir import DataDir
 from backend.settings import Settings, load_settings
 from backend.startup import prepare_data_dir
 
@@ -23,9 +24,18 @@ ADMIN_EMAIL = "admin@example.org"
 ADMIN_PASSWORD = "a long test passphrase 42"
 
 
+def setup_token_header(data_dir: Path) -> dict[str, str]:
+    """The X-Setup-Token header with the token a backend on data_dir wrote there (while no user exists)."""
+    return {"X-Setup-Token": DataDir(data_dir).setup_token.read_text()}
+
+
 def sign_in_first_admin(client: TestClient[Litestar]) -> dict[str, str]:
     """Create the first administrator through the setup API and sign in; the Authorization header."""
-    created = client.post("/api/v1/setup", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    created = client.post(
+        "/api/v1/setup",
+        json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        headers=setup_token_header(client.app.state.settings.data_dir),
+    )
     assert created.status_code == 201, created.text
     tokens = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert tokens.status_code == 200, tokens.text

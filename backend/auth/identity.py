@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
-
 from backend.auth.api_keys import ApiKeyService
+from backend.auth.first_admin import FirstAdminSetup, SetupToken
 from backend.auth.passwords import PasswordHasher
 from backend.auth.principals import PrincipalDirectory
 from backend.auth.roles import RoleService
 from backend.auth.sessions import SessionService
 from backend.auth.throttle import LoginThrottle
-from backend.auth.tokens import AccessTokens, derive_key
+from backend.auth.tokens import AccessTokens, DeviceTokens, derive_key
+from backend.auth.unknown_identifiers import UnknownIdentifiers
 from backend.auth.users import UserService
 from backend.datadir import DataDir
 from backend.db.engine import Database
@@ -33,23 +32,28 @@ class Identity:
     sessions: SessionService
     api_keys: ApiKeyService
     roles: RoleService
+    setup: FirstAdminSetup
 
     @classmethod
-    def open(cls, db: Database, secret: bytes, paths: DataDir, throttle_store: Store | None = None) -> Identity:
+    def open(cls, db: Database, secret: bytes, paths: DataDir) -> Identity:
         """The services over db, keyed by the instance secret."""
         hasher = PasswordHasher()
         tokens = AccessTokens(secret)
         cursors = CursorCodec(derive_key(secret, "cursor"))
         audit = AuditTrail(db, derive_key(secret, "audit"), paths.audit_anchor, cursors)
         directory = PrincipalDirectory(db)
-        throttle = LoginThrottle(throttle_store or MemoryStore())
+        throttle = LoginThrottle(derive_key(secret, "sign-in-throttle"))
+        unknown = UnknownIdentifiers(secret)
+        setup_token = SetupToken(paths.setup_token)
+        users = UserService(db, hasher, audit, directory, cursors, on_created=setup_token.withdraw)
         return cls(
             hasher=hasher,
             tokens=tokens,
             audit=audit,
             directory=directory,
-            users=UserService(db, hasher, audit, directory, cursors),
-            sessions=SessionService(db, hasher, tokens, audit, directory, throttle),
+            users=users,
+            sessions=SessionService(db, hasher, tokens, audit, directory, throttle, DeviceTokens(secret), unknown),
             api_keys=ApiKeyService(db, audit, directory, cursors),
             roles=RoleService(db, audit, directory, cursors),
+            setup=FirstAdminSetup(users, audit, setup_token, unknown),
         )

@@ -1,10 +1,10 @@
-"""Tables of identity and access: users, roles, API keys, refresh tokens, revoked access tokens."""
+"""Tables of identity and access: users, roles, API keys, refresh tokens, revoked access tokens, sign-in counters."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base
@@ -92,3 +92,18 @@ class RevokedAccessToken(Base):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class SignInCounter(Base):
+    """Sign-in attempts counted against one account, client or device token (its key is a keyed digest).
+
+    Counted before the password is checked, in one atomic upsert, so parallel attempts cannot all slip
+    past the limit; the rows are the throttle's shared truth, whichever instance serves the attempt.
+    """
+
+    __tablename__ = "sign_in_counters"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    blocked_until: Mapped[float] = mapped_column(Float, nullable=False)  # Unix time; 0 when not held back
+    expires_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)  # forgotten after this

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -15,7 +15,8 @@ from backend.auth.passwords import PasswordHasher
 from backend.auth.permissions import Principal
 from backend.auth.principals import PrincipalDirectory
 from backend.auth.throttle import LoginThrottle
-from backend.auth.tokens import ACCESS_TTL, AccessTokens, digest, new_opaque_token
+from backend.auth.tokens import ACCESS_TTL, AccessTokens, DeviceTokens, digest, new_opaque_token
+from backend.auth.unknown_identifiers import UnknownIdentifiers
 from backend.auth.users import email_key, revoke_sessions
 from backend.db.engine import Database
 from backend.db.types import utc_now
@@ -39,6 +40,17 @@ class TokenPair:
     expires_in: int
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session's tokens, and the device token to send with this account's next sign-in."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    device_token: str
+
+
 class SessionService:
     """Sign-in and the life of a session; every outcome that matters is audited."""
 
@@ -50,6 +62,8 @@ class SessionService:
         audit: AuditTrail,
         directory: PrincipalDirectory,
         throttle: LoginThrottle,
+        device_tokens: DeviceTokens,
+        unknown: UnknownIdentifiers,
     ) -> None:
         self.db = db
         self.hasher = hasher
@@ -57,32 +71,45 @@ class SessionService:
         self.audit = audit
         self.directory = directory
         self.throttle = throttle
+        self.device_tokens = device_tokens
+        self.unknown = unknown
 
-    async def login(self, email: str, password: str, client: str) -> TokenPair:
-        """A new session for the right email and password; the same reply, after the same work, otherwise."""
+    async def login(self, email: str, password: str, client: str, device_token: str | None = None) -> SignedIn:
+        """A new session for the right email and password; the same reply, after the same work, otherwise.
+
+        The attempt is counted before the password is checked (see throttle.py); a device token bound
+        to this account makes it count against that token alone.
+        """
         key = email_key(email)
-        anonymous = Actor("anonymous", None, key[:254], client)
-        backoff = await self.throttle.check(key, client)
+        async with self.db.read() as session:
+            user = (await session.execute(select(User).where(User.email_key == key))).scalar_one_or_none()
+        device = self.device_tokens.read(device_token) if device_token else None
+        device_id = device.device_id if device is not None and user is not None and device.user_id == user.id else None
+        counted = self.throttle.counters(key, client, device_id)
+        # An identifier that matches nobody may be a password typed into the wrong box: never keep it.
+        label = user.email if user is not None else self.unknown.label(email)
+        anonymous = Actor("anonymous", None, label, client)
+        async with self.db.write() as session:
+            backoff = await self.throttle.claim(session, counted)
+            if backoff is not None:
+                reason = f"throttled ({backoff.scope})"
+                await self.audit.append(
+                    session, AuditEntry("auth.login", anonymous, "denied", f"user:{label}", {"reason": reason})
+                )
         if backoff is not None:
-            await self.audit.record(
-                AuditEntry("auth.login", anonymous, "denied", f"user:{key}", {"reason": f"throttled ({backoff.scope})"})
-            )
             raise TooManyRequests(
                 f"Too many failed sign-ins; try again in {backoff.retry_after_s} s.",
                 headers={"Retry-After": str(backoff.retry_after_s)},
             )
-        async with self.db.read() as session:
-            user = (await session.execute(select(User).where(User.email_key == key))).scalar_one_or_none()
         matches = await self.hasher.verify_off_loop(user.password_hash if user else None, password)
         if user is None or not matches or not user.is_active:
             reason = "unknown email" if user is None else "wrong password" if not matches else "user disabled"
-            await self.throttle.failed(key, client)
-            await self.audit.record(AuditEntry("auth.login", anonymous, "failure", f"user:{key}", {"reason": reason}))
+            await self.audit.record(AuditEntry("auth.login", anonymous, "failure", f"user:{label}", {"reason": reason}))
             raise Unauthorized(WRONG_CREDENTIALS, headers=BEARER)
         new_hash = await self.hasher.hash_off_loop(password) if self.hasher.needs_rehash(user.password_hash) else None
-        await self.throttle.succeeded(key, client)
         actor = Actor("user", user.id, user.email, client)
         async with self.db.write() as session:
+            await self.throttle.release(session, counted)
             values: dict[str, object] = {"last_login_at": utc_now()}
             if new_hash:
                 values["password_hash"] = new_hash  # upgraded to today's parameters while we hold the password
@@ -92,7 +119,7 @@ class SessionService:
                 session,
                 AuditEntry("auth.login", actor, target=f"user:{user.email}", details={"rehashed": bool(new_hash)}),
             )
-        return pair
+        return SignedIn(*astuple(pair), device_token=self.device_tokens.issue(user.id))
 
     async def _start(
         self, session: AsyncSession, user_id: str, client: str | None, family_id: str | None = None

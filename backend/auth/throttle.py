@@ -1,25 +1,40 @@
-"""Failed-login throttling per account and per client, with exponential backoff.
+"""Sign-in throttling per account, per remote client and per device token, with exponential backoff.
 
-The account's backoff is capped at ACCOUNT_CAP_S: an attacker hammering someone's email can hold the
-account back for at most that long at a time, never lock its owner out for good. The client's backoff
-grows to CLIENT_CAP_S, so one remote client guessing across many accounts slows to a crawl.
+Every attempt is counted BEFORE its password is checked, by an atomic upsert on the writer, so a burst
+of parallel guesses gets the free attempts checked and the rest refused, not every one checked.
+
+Device tokens (OWASP "device cookies"): a client that signed in to an account holds a signed token
+bound to it; its attempts count against that token alone, so an attacker hammering the account (or
+every account from this machine) cannot keep its owner out. Attempts without one count against the
+account, whose backoff is capped at ACCOUNT_CAP_S, and, from another machine, against the client,
+whose backoff grows to CLIENT_CAP_S. Every local program is 127.0.0.1, so loopback has no client
+counter: it would lock the whole machine out, which is what the device tokens are there to prevent.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
-import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from litestar.stores.base import Store
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.models import SignInCounter
 
 ACCOUNT_FREE = 5
 ACCOUNT_CAP_S = 30
+DEVICE_FREE = 5
+DEVICE_CAP_S = 30
 CLIENT_FREE = 10
 CLIENT_CAP_S = 15 * 60
-FORGET_AFTER_S = 15 * 60  # failures older than this no longer count
+FORGET_AFTER_S = 15 * 60  # attempts older than this (since the last one) no longer count
+MAX_DOUBLINGS = 30  # past this the cap has long been reached; keeps 2**n small
 
 
 def is_loopback(address: str) -> bool:
@@ -31,53 +46,109 @@ def is_loopback(address: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Limit:
+    """How many attempts are free in a scope, and the longest wait past them."""
+
+    scope: str  # "account", "client" or "device"
+    free: int
+    cap_s: int
+
+
+ACCOUNT = Limit("account", ACCOUNT_FREE, ACCOUNT_CAP_S)
+CLIENT = Limit("client", CLIENT_FREE, CLIENT_CAP_S)
+DEVICE = Limit("device", DEVICE_FREE, DEVICE_CAP_S)
+
+
+@dataclass(frozen=True)
 class Backoff:
     """How long the caller must wait, and why."""
 
     retry_after_s: int
-    scope: str  # "account" or "client"
+    scope: str  # "account", "client" or "device"
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One counter an attempt is counted against: its row key (a keyed digest) and its limit."""
+
+    key: str
+    limit: Limit
+
+
+def backoff_after(attempts: int, limit: Limit) -> float:
+    """Seconds to hold back after this many attempts: none while free, then doubling to the cap."""
+    if attempts <= limit.free:
+        return 0.0
+    return float(min(limit.cap_s, 2 ** min(attempts - limit.free - 1, MAX_DOUBLINGS)))
 
 
 class LoginThrottle:
-    """Counts failed logins in a Litestar store (memory here, Redis in server mode)."""
+    """Counts sign-in attempts in the sign_in_counters table, through the caller's write transaction."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, key: bytes) -> None:
+        self.key = key  # keys rows by digest: no email, address or token is stored in the clear
 
-    @staticmethod
-    def _keys(email_key: str, client: str) -> tuple[tuple[str, int, int, str], ...]:
-        # Every local program is 127.0.0.1: there the client's backoff is as short as an account's,
-        # or any local process could keep the administrator's console out for a quarter of an hour.
-        client_cap = ACCOUNT_CAP_S if is_loopback(client) else CLIENT_CAP_S
-        return (
-            (f"login:account:{email_key}", ACCOUNT_FREE, ACCOUNT_CAP_S, "account"),
-            (f"login:client:{client}", CLIENT_FREE, client_cap, "client"),
+    def _digest(self, scope: str, name: str) -> str:
+        return hmac.new(self.key, f"{scope}:{name}".encode(), hashlib.sha256).hexdigest()
+
+    def counters(self, account: str, client: str, device_id: str | None = None) -> tuple[Counted, ...]:
+        """What an attempt counts against: its device token alone, or the account (and a remote client)."""
+        if device_id is not None:
+            return (Counted(self._digest("device", device_id), DEVICE),)
+        counted = [Counted(self._digest("account", account), ACCOUNT)]
+        if not is_loopback(client):
+            counted.append(Counted(self._digest("client", client), CLIENT))
+        return tuple(counted)
+
+    async def claim(self, session: AsyncSession, counted: Sequence[Counted]) -> Backoff | None:
+        """Count an attempt against every counter, or refuse it uncounted: the wait still owed."""
+        now = time.time()
+        await session.execute(delete(SignInCounter).where(SignInCounter.expires_at <= now))
+        limits = {item.key: item.limit for item in counted}
+        # FOR UPDATE (PostgreSQL; SQLite's writer is already exclusive) holds the rows until COMMIT.
+        held = select(SignInCounter.key, SignInCounter.blocked_until).where(
+            SignInCounter.key.in_(limits), SignInCounter.blocked_until > now
         )
+        waits = [
+            Backoff(max(1, math.ceil(until - now)), limits[key].scope)
+            for key, until in (await session.execute(held.with_for_update())).all()
+        ]
+        if waits:
+            return max(waits, key=lambda backoff: backoff.retry_after_s)
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        for item in counted:
+            upsert = (
+                insert(SignInCounter)
+                .values(key=item.key, attempts=1, blocked_until=0.0, expires_at=now + FORGET_AFTER_S)
+                .on_conflict_do_update(
+                    index_elements=[SignInCounter.key],
+                    set_={"attempts": SignInCounter.attempts + 1, "expires_at": now + FORGET_AFTER_S},
+                )
+                .returning(SignInCounter.attempts)
+            )
+            attempts = (await session.execute(upsert)).scalar_one()
+            if wait := backoff_after(attempts, item.limit):
+                await session.execute(
+                    update(SignInCounter).where(SignInCounter.key == item.key).values(blocked_until=now + wait)
+                )
+        return None
 
-    async def _state(self, key: str) -> dict[str, float]:
-        raw = await self.store.get(key)
-        return json.loads(raw) if raw else {"failures": 0, "until": 0.0}
+    async def release(self, session: AsyncSession, counted: Sequence[Counted]) -> None:
+        """A right password: the account's or device's count starts again; the client's attempt is given back.
 
-    async def check(self, email_key: str, client: str) -> Backoff | None:
-        """The wait still owed before another attempt, or None when one may be made now."""
-        now = time.time()
-        waits = []
-        for key, _free, _cap, scope in self._keys(email_key, client):
-            until = (await self._state(key))["until"]
-            if until > now:
-                waits.append(Backoff(max(1, math.ceil(until - now)), scope))
-        return max(waits, key=lambda b: b.retry_after_s) if waits else None
-
-    async def failed(self, email_key: str, client: str) -> None:
-        """Count a failed attempt; past the free ones, each failure doubles the wait."""
-        now = time.time()
-        for key, free, cap, _scope in self._keys(email_key, client):
-            state = await self._state(key)
-            failures = int(state["failures"]) + 1
-            until = now + min(cap, 2 ** (failures - free - 1)) if failures > free else 0.0
-            await self.store.set(key, json.dumps({"failures": failures, "until": until}), expires_in=FORGET_AFTER_S)
-
-    async def succeeded(self, email_key: str, client: str) -> None:
-        """A right password clears the account's count, not the client's: signing in to one's own account
-        between guesses at others must not reset the client's backoff."""
-        await self.store.delete(self._keys(email_key, client)[0][0])
+        The client keeps its other attempts: signing in to one's own account between guesses at others
+        must not reset a remote guesser's backoff.
+        """
+        for item in counted:
+            if item.limit is CLIENT:
+                remaining = SignInCounter.attempts - 1
+                await session.execute(
+                    update(SignInCounter)
+                    .where(SignInCounter.key == item.key, SignInCounter.attempts > 0)
+                    .values(
+                        attempts=remaining,
+                        blocked_until=case((remaining <= item.limit.free, 0.0), else_=SignInCounter.blocked_until),
+                    )
+                )
+            else:
+                await session.execute(delete(SignInCounter).where(SignInCounter.key == item.key))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,12 +76,14 @@ class UserService:
         audit: AuditTrail,
         directory: PrincipalDirectory,
         cursors: CursorCodec,
+        on_created: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.cursors = cursors
         self.hasher = hasher
         self.audit = audit
         self.directory = directory
+        self.on_created = on_created  # told after every new user (the setup token ends with the first)
 
     async def count(self) -> int:
         """How many users exist."""
@@ -224,6 +227,7 @@ class UserService:
             )
             view = await self._view(session, user)
         self.directory.invalidate()
+        self.on_created()
         return view
 
     async def update(

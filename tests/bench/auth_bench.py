@@ -27,6 +27,7 @@ from tests.bench.http_bench import (
     stop,
     wait_answering,
 )
+from tests.conftest import setup_token_header
 
 EMAIL = "bench@example.org"
 PASSWORD = "field teams sign in here daily"
@@ -78,12 +79,12 @@ def login_script(directory: Path) -> Path:
     return script
 
 
-def create_user(base: str) -> None:
-    """The first administrator, through the setup API."""
+def create_user(base: str, data_dir: Path) -> None:
+    """The first administrator, through the setup API with the setup token the backend wrote to data_dir."""
     request = urllib.request.Request(
         base + "/api/v1/setup",
         data=json.dumps({"email": EMAIL, "password": PASSWORD}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **setup_token_header(data_dir)},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as reply:
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             with log_path.open("w") as log, spawn(cmd, log, pipe_stdout=True) as proc:
                 base = ready_url(proc)
                 wait_answering(base + "/health", proc)
-                create_user(base)
+                create_user(base, Path(tmp, "data"))
                 script = login_script(Path(tmp))
                 wrk(base + "/api/v1/auth/login", 2, LOGIN_CONNECTIONS, script)  # warm-up, discarded
                 quiet = wrk(base + "/health", args.seconds, READER_CONNECTIONS)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import stat
+
 import httpx
 from pytestqt.qtbot import QtBot
 
@@ -45,6 +48,39 @@ def test_first_admin_then_login_remembers_the_email_not_the_password(qtbot: QtBo
     assert "email or password is not right" in login.general_error.text()
     assert login.isVisible()
 
+    with qtbot.waitSignal(console.api.signed_in, timeout=API_TIMEOUT_MS):
+        login.set_value("password", ADMIN_PASSWORD)
+        login.submit_button.click()
+    assert not login.isVisible()
+
+
+def test_the_first_admin_dialog_sends_the_setup_token_from_the_data_dir(qtbot: QtBot, console: Console) -> None:
+    console.window.show()
+    with qtbot.waitSignal(console.sign_in.dialog_shown, timeout=START_TIMEOUT_MS) as shown:
+        console.host.start()
+    token_file = console.host.data_dir / "setup.token"
+    assert token_file.exists()
+    # Any other local process, without the token, is refused.
+    body = {"email": "intruder@example.org", "password": ADMIN_PASSWORD}
+    assert httpx.post(f"{console.api.base_url}/api/v1/setup", json=body).status_code == 403
+    with qtbot.waitSignal(console.dashboard.refreshed, timeout=START_TIMEOUT_MS):
+        sign_in_through_dialog(console)
+    assert shown.args[0].windowTitle() == "Create the first administrator"
+    assert not token_file.exists()
+
+
+def test_the_console_keeps_a_device_token_that_gets_it_past_a_locked_account(qtbot: QtBot, console: Console) -> None:
+    signed_in_console(qtbot, console)
+    tokens_file = console.host.data_dir / "device_tokens.json"
+    assert stat.S_IMODE(tokens_file.stat().st_mode) == 0o600
+    assert set(json.loads(tokens_file.read_text())) == {ADMIN_EMAIL}
+    with qtbot.waitSignal(console.sign_in.dialog_shown, timeout=API_TIMEOUT_MS) as shown:
+        console.window.sign_out_button.click()
+    # Someone else hammers the account with wrong passwords until it is held back for clients without a token.
+    body = {"email": ADMIN_EMAIL, "password": "not the right passphrase"}
+    replies = [httpx.post(f"{console.api.base_url}/api/v1/auth/login", json=body).status_code for _ in range(7)]
+    assert replies[-1] == 429, replies
+    login = shown.args[0]
     with qtbot.waitSignal(console.api.signed_in, timeout=API_TIMEOUT_MS):
         login.set_value("password", ADMIN_PASSWORD)
         login.submit_button.click()

@@ -17,7 +17,7 @@ import pytest
 from backend import __version__
 from backend.datadir import DataDir, is_locked
 from tests.backend_process import BackendProcess
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, setup_token_header
 
 
 @pytest.fixture
@@ -114,7 +114,8 @@ def test_cli_command_is_routed_through_the_control_channel(backend: BackendProce
     assert saved.returncode == 0, saved.stderr
     # The running backend wrote it: its API shows the saved value at once.
     credentials = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-    assert httpx.post(f"{backend.url}/api/v1/setup", json=credentials).status_code == 201
+    setup = setup_token_header(backend.data_dir)
+    assert httpx.post(f"{backend.url}/api/v1/setup", json=credentials, headers=setup).status_code == 201
     token = httpx.post(f"{backend.url}/api/v1/auth/login", json=credentials).json()["access_token"]
     reply = httpx.get(f"{backend.url}/api/v1/settings", headers={"Authorization": f"Bearer {token}"})
     items = {i["name"]: i for i in reply.json()["items"]}

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.backend_process import BackendProcess
+from tests.conftest import setup_token_header
 
 ADMIN = ("admin@example.org", "a long test passphrase 42")
 PASSWORD = "correct horse battery staple 7"
@@ -45,7 +46,11 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendProcess
     process = BackendProcess(tmp_path_factory.mktemp("cli") / "data")
     try:
         process.wait_ready()
-        created = httpx.post(f"{process.url}/api/v1/setup", json={"email": ADMIN[0], "password": ADMIN[1]})
+        created = httpx.post(
+            f"{process.url}/api/v1/setup",
+            json={"email": ADMIN[0], "password": ADMIN[1]},
+            headers=setup_token_header(process.data_dir),
+        )
         assert created.status_code == 201, created.text
         yield process
     finally:
@@ -174,7 +179,9 @@ def test_audit_verify_passes_an_intact_log_and_fails_an_edited_one(tmp_path: Pat
     process = BackendProcess(tmp_path / "data")
     try:
         process.wait_ready()
-        assert httpx.post(f"{process.url}/api/v1/setup", json={"email": ADMIN[0], "password": ADMIN[1]}).is_success
+        body = {"email": ADMIN[0], "password": ADMIN[1]}
+        headers = setup_token_header(process.data_dir)
+        assert httpx.post(f"{process.url}/api/v1/setup", json=body, headers=headers).is_success
         assert login(process.url, *ADMIN).status_code == 200
         assert login(process.url, ADMIN[0], "not the password").status_code == 401
         intact = outpost("audit", "verify", "--data-dir", str(process.data_dir))  # through the backend

@@ -19,11 +19,19 @@ RoleName = Annotated[str, Meta(min_length=1, max_length=40)]
 PermissionString = Annotated[str, Meta(min_length=1, max_length=200)]
 
 
+DEVICE_TOKEN_HELP = (
+    "The device_token of this client's last sign-in to this account, if it has one: then failed sign-ins "
+    "count against that token alone, and others hammering the account cannot keep this client out. "
+    "Keep it like a password (owner-only); a token for another account, expired or forged counts as none."
+)
+
+
 class Credentials(Struct, forbid_unknown_fields=True):
-    """An email and a password."""
+    """An email and a password, and this client's device token for the account if it holds one."""
 
     email: Email
     password: Password
+    device_token: Annotated[str, Meta(min_length=1, max_length=1024, description=DEVICE_TOKEN_HELP)] | None = None
 
 
 class FirstAdmin(Struct, forbid_unknown_fields=True):

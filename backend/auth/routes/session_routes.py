@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from backend.auth.access import PROTECTED, authenticated, client_address, public, signed_in
+from backend.auth.first_admin import SETUP_TOKEN_HEADER
 from backend.auth.identity import Identity
 from backend.auth.permissions import Principal
 from backend.auth.routes.reply_headers import LOCATION, NO_STORE, PRAGMA_NO_CACHE, created
@@ -21,11 +22,9 @@ from backend.auth.routes.schemas import (
     RefreshRequest,
     SetupState,
 )
-from backend.auth.sessions import TokenPair
-from backend.auth.throttle import is_loopback
+from backend.auth.sessions import SignedIn, TokenPair
 from backend.auth.users import UserView
-from backend.errors import Forbidden, problem_responses
-from backend.observability.audit import Actor, AuditEntry
+from backend.errors import problem_responses
 from backend.request_body import SMALL_BODY_LIMIT
 
 AnyRequest = Request[Any, Any, Any]
@@ -49,29 +48,39 @@ class SetupController(Controller):
     @post(
         request_max_body_size=SMALL_BODY_LIMIT,
         summary="Create the first administrator (only while no user exists, only from this machine)",
+        description=(
+            "Needs the one-time setup token in the X-Setup-Token header: `outpost serve` writes it, while no user "
+            "exists, to setup.token in the data directory (owner-only) and prints that file's path. The token is "
+            "deleted once the first user exists. Refused (403, audited) from other machines and without the token."
+        ),
         status_code=201,
-        opt=public("there is nobody to sign in as yet; refused once a user exists and from other machines"),
+        opt=public("there is nobody to sign in as yet; the setup token from the data directory is the credential"),
         responses=problem_responses(400, 403, 409, 413, 415, 422),
         cache_control=NO_STORE,
         response_headers=[PRAGMA_NO_CACHE, LOCATION],
     )
     async def create_first_admin(
-        self, request: AnyRequest, data: JSONBody[FirstAdmin], identity: NamedDependency[Identity]
+        self,
+        request: AnyRequest,
+        data: JSONBody[FirstAdmin],
+        identity: NamedDependency[Identity],
+        setup_token: Annotated[
+            str | None,
+            HeaderParameter(
+                name=SETUP_TOKEN_HEADER,
+                required=False,
+                max_length=200,
+                description="The contents of setup.token in the data directory",
+            ),
+        ] = None,
     ) -> Response[UserView]:
         """The first user, with the admin role."""
-        client = client_address(request)
-        actor = Actor("anonymous", None, data.email, client)
-        if not is_loopback(client):
-            reason = "the first administrator can only be created from the machine the backend runs on"
-            await identity.audit.record(AuditEntry("setup.first_admin", actor, "denied", details={"reason": reason}))
-            raise Forbidden(reason[0].upper() + reason[1:] + ".")
-        user = await identity.users.create(
-            actor,
+        user = await identity.setup.create(
+            client=client_address(request),
+            setup_token=setup_token,
             email=data.email,
             display_name=data.display_name,
             password=data.password,
-            roles=["admin"],
-            first_admin=True,
         )
         return created(user, f"/api/v1/users/{user.id}")
 
@@ -86,6 +95,13 @@ class SessionController(Controller):
         "/login",
         request_max_body_size=SMALL_BODY_LIMIT,
         summary="Sign in with email and password",
+        description=(
+            "An access token (15 min), a refresh token, and a device token: send the device token with this "
+            "account's next sign-in (field device_token) so that failed sign-ins by others do not hold this "
+            "client back. Each success returns a new one; keep the latest. Failed sign-ins are throttled per "
+            "account (and per client, from other machines), or per device token when one is sent: 429 with "
+            "Retry-After."
+        ),
         status_code=HTTP_200_OK,
         opt=public("this is how one gets credentials"),
         responses=problem_responses(400, 401, 413, 415, 422, 429),
@@ -94,9 +110,9 @@ class SessionController(Controller):
     )
     async def login(
         self, request: AnyRequest, data: JSONBody[Credentials], identity: NamedDependency[Identity]
-    ) -> TokenPair:
-        """An access token (15 min) and a refresh token; the same 401 for an unknown email and a wrong password."""
-        return await identity.sessions.login(data.email, data.password, client_address(request))
+    ) -> SignedIn:
+        """The same 401 for an unknown email and a wrong password."""
+        return await identity.sessions.login(data.email, data.password, client_address(request), data.device_token)
 
     @post(
         "/refresh",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import stat
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +15,7 @@ from litestar.testing import TestClient
 
 from backend.settings import Settings
 from tests.backend.auth.helpers import assert_problem, assert_unauthorized, field_errors
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_HOST
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_HOST, setup_token_header
 
 PUBLIC_OPERATIONS = {
     ("get", "/health"),
@@ -25,13 +27,29 @@ PUBLIC_OPERATIONS = {
 }
 
 
+def setup_token_path(client: TestClient[Litestar]) -> Path:
+    return Path(client.app.state.settings.paths.setup_token)
+
+
+def token_header(client: TestClient[Litestar]) -> dict[str, str]:
+    """The setup token header while the app's data directory holds one (none once a user exists)."""
+    path = setup_token_path(client)
+    return setup_token_header(client.app.state.settings.data_dir) if path.exists() else {}
+
+
+def post_setup(client: TestClient[Litestar], body: dict[str, Any]) -> httpx.Response:
+    """POST /api/v1/setup with the setup token the app wrote to its data directory."""
+    return client.post("/api/v1/setup", json=body, headers=token_header(client))
+
+
 def post_setup_from(client: TestClient[Litestar], address: str, body: dict[str, Any]) -> httpx.Response:
-    """POST /api/v1/setup as if from address: the app called on its own event loop with that ASGI client."""
+    """POST /api/v1/setup (with the setup token) as if from address: the app on its own loop with that ASGI client."""
+    headers = token_header(client)
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=client.app, client=(address, 50123))
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{TEST_HOST}") as other:
-            return await other.post("/api/v1/setup", json=body)
+            return await other.post("/api/v1/setup", json=body, headers=headers)
 
     with client.portal() as portal:
         return portal.call(call)
@@ -39,15 +57,13 @@ def post_setup_from(client: TestClient[Litestar], address: str, body: dict[str, 
 
 def test_setup_state_is_true_until_the_first_admin_exists(anonymous_client: TestClient[Litestar]) -> None:
     assert anonymous_client.get("/api/v1/setup").json() == {"needs_first_admin": True}
-    created = anonymous_client.post("/api/v1/setup", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    created = post_setup(anonymous_client, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert created.status_code == 201, created.text
     assert anonymous_client.get("/api/v1/setup").json() == {"needs_first_admin": False}
 
 
 def test_first_admin_gets_the_admin_role_and_can_sign_in(anonymous_client: TestClient[Litestar]) -> None:
-    created = anonymous_client.post(
-        "/api/v1/setup", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "display_name": "Ada"}
-    )
+    created = post_setup(anonymous_client, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "display_name": "Ada"})
     assert created.status_code == 201, created.text
     user = created.json()
     assert user["roles"] == ["admin"]
@@ -61,8 +77,8 @@ def test_first_admin_gets_the_admin_role_and_can_sign_in(anonymous_client: TestC
 
 @pytest.mark.parametrize("second_email", [ADMIN_EMAIL, "another@example.org"], ids=["same-email", "other-email"])
 def test_setup_works_only_while_there_is_no_user(anonymous_client: TestClient[Litestar], second_email: str) -> None:
-    assert anonymous_client.post("/api/v1/setup", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).is_success
-    again = anonymous_client.post("/api/v1/setup", json={"email": second_email, "password": "a second passphrase 77"})
+    assert post_setup(anonymous_client, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).is_success
+    again = post_setup(anonymous_client, {"email": second_email, "password": "a second passphrase 77"})
     assert_problem(again, 409)
     attacker = anonymous_client.post(
         "/api/v1/auth/login", json={"email": second_email, "password": "a second passphrase 77"}
@@ -85,7 +101,7 @@ def test_setup_works_only_while_there_is_no_user(anonymous_client: TestClient[Li
 def test_weak_first_admin_password_is_422_naming_password(
     anonymous_client: TestClient[Litestar], email: str, password: str
 ) -> None:
-    response = anonymous_client.post("/api/v1/setup", json={"email": email, "password": password})
+    response = post_setup(anonymous_client, {"email": email, "password": password})
     assert field_errors(assert_problem(response, 422)) == {"password"}
     assert anonymous_client.get("/api/v1/setup").json() == {"needs_first_admin": True}
 
@@ -111,7 +127,7 @@ def test_setup_from_loopback_is_allowed(anonymous_client: TestClient[Litestar], 
 
 
 def test_setup_is_audited_as_the_first_admin(anonymous_client: TestClient[Litestar]) -> None:
-    admin = anonymous_client.post("/api/v1/setup", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    admin = post_setup(anonymous_client, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert admin.status_code == 201
     tokens = anonymous_client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
@@ -153,3 +169,54 @@ def test_public_operations_answer_without_credentials(anonymous_client: TestClie
     login = anonymous_client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert login.status_code == 401  # answered (nobody exists yet), not refused for lack of credentials
     assert anonymous_client.post("/api/v1/auth/refresh", json={"refresh_token": "nope"}).status_code == 401
+
+
+# The one-time setup token (another user of this machine must not be able to claim a fresh instance).
+
+
+@pytest.mark.parametrize("how", ["missing", "wrong", "empty", "in the query string"])
+def test_setup_without_the_setup_token_is_403_and_audited(
+    anonymous_client: TestClient[Litestar], settings: Settings, how: str
+) -> None:
+    token = setup_token_path(anonymous_client).read_text()
+    body = {"email": "Intruder Passphrase 5", "password": ADMIN_PASSWORD}
+    headers, params = {
+        "missing": ({}, {}),
+        "wrong": ({"X-Setup-Token": token[:-2] + "xx"}, {}),
+        "empty": ({"X-Setup-Token": ""}, {}),
+        "in the query string": ({}, {"setup_token": token, "X-Setup-Token": token}),
+    }[how]
+    response = anonymous_client.post("/api/v1/setup", json=body, headers=headers, params=params)
+    assert "X-Setup-Token" in assert_problem(response, 403)["detail"]
+    assert token not in response.text
+    assert anonymous_client.get("/api/v1/setup").json() == {"needs_first_admin": True}
+    with sqlite3.connect(settings.paths.database) as db:
+        rows = db.execute("SELECT action, outcome, actor_label, client FROM audit_events").fetchall()
+    [(action, outcome, label, client)] = rows
+    assert (action, outcome, client) == ("setup.first_admin", "denied", "testclient")
+    assert re.fullmatch(r"unknown:[0-9a-f]{16}", label)  # what was typed as an email is not kept
+
+
+def test_the_setup_token_is_an_owner_only_file_until_the_first_user_exists(
+    anonymous_client: TestClient[Litestar],
+) -> None:
+    path = setup_token_path(anonymous_client)
+    token = path.read_text()
+    assert len(token) >= 43  # 256 random bits
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert post_setup(anonymous_client, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).status_code == 201
+    assert not path.exists()
+    again = anonymous_client.post(
+        "/api/v1/setup",
+        json={"email": "second@example.org", "password": ADMIN_PASSWORD},
+        headers={"X-Setup-Token": token},
+    )
+    assert_problem(again, 409)
+
+
+def test_the_setup_operation_documents_its_header(anonymous_client: TestClient[Litestar]) -> None:
+    operation = anonymous_client.get("/schema/openapi.json").json()["paths"]["/api/v1/setup"]["post"]
+    [header] = [p for p in operation["parameters"] if p["in"] == "header"]
+    assert (header["name"].lower(), header["required"]) == ("x-setup-token", False)
+    assert "403" in operation["responses"]

@@ -26,7 +26,7 @@ TODAYS_PARAMETERS = f"$argon2id$v=19$m={MEMORY_COST_KIB},t={TIME_COST},p={PARALL
 
 def test_login_returns_a_bearer_pair(fresh: Instance) -> None:
     tokens = fresh.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-    assert set(tokens) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert set(tokens) == {"access_token", "refresh_token", "token_type", "expires_in", "device_token"}
     assert tokens["token_type"] == "Bearer"
     assert 0 < tokens["expires_in"] <= 900
     assert tokens["access_token"] != tokens["refresh_token"]
