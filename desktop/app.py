@@ -52,6 +52,14 @@ class Console:
     sign_in: SignInFlow
 
 
+def owner_only_file(path: Path) -> Path:
+    """path, created empty and owner-only if missing (QSettings rewrites a file keeping its mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    path.chmod(0o600)  # a file made 0644 by an older console
+    return path
+
+
 def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
     """Create the console's parts (a QApplication must exist); nothing starts yet."""
     api = ApiClient()
@@ -59,7 +67,7 @@ def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
     pages = (DashboardPage(api), UsersPage(api), RolesPage(api), ApiKeysPage(api), AuditPage(api))
     window = MainWindow(api, host, list(pages))
     # The email of the last sign-in is remembered beside the data it belongs to; passwords never are.
-    remembered = QSettings(str(data_dir / "console.ini"), QSettings.Format.IniFormat)
+    remembered = QSettings(str(owner_only_file(data_dir / "console.ini")), QSettings.Format.IniFormat)
     device_tokens = DeviceTokenStore(data_dir / "device_tokens.json")
     sign_in = SignInFlow(api, remembered, device_tokens, data_dir / "setup.token", window)
     host.connected.connect(lambda _url: sign_in.start())

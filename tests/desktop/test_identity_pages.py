@@ -39,6 +39,7 @@ def test_first_admin_then_login_remembers_the_email_not_the_password(qtbot: QtBo
     assert login.values()["password"] == ""
     stored = (console.host.data_dir / "console.ini").read_text()
     assert ADMIN_EMAIL in stored
+    assert (console.host.data_dir / "console.ini").stat().st_mode & 0o077 == 0  # owner-only, like the data dir
     assert ADMIN_PASSWORD not in stored
 
     # A wrong password: the API's reason appears in the dialog, which stays open.
