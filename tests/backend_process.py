@@ -73,3 +73,15 @@ class BackendProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+def run_outpost(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the CLI from source to completion; stdin is its standard input (closed when None)."""
+    return subprocess.run(
+        [*SOURCE_PROGRAM, *args],
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

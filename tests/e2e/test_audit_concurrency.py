@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.backend_process import BackendProcess
+from tests.backend_process import BackendProcess, run_outpost
 
 ADMIN = ("admin@example.org", "a long test passphrase 42")
 VIEWER = ("viewer@example.org", "another long passphrase 7")
@@ -21,15 +20,8 @@ PARALLEL = 20
 
 
 def outpost(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The CLI from source on data_dir (carried out by the running backend over its control channel)."""
-    return subprocess.run(
-        [sys.executable, "-m", "backend", *args, "--data-dir", str(data_dir)],
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """The CLI on data_dir (carried out by the running backend over its control channel)."""
+    return run_outpost(*args, "--data-dir", str(data_dir), stdin=stdin)
 
 
 def create_user(data_dir: Path, email: str, password: str, role: str) -> None:

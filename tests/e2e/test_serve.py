@@ -16,7 +16,7 @@ import pytest
 
 from backend import __version__
 from backend.datadir import DataDir, is_locked
-from tests.backend_process import BackendProcess
+from tests.backend_process import BackendProcess, run_outpost
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, setup_token_header
 
 
@@ -26,12 +26,6 @@ def backend(tmp_path: Path) -> Iterator[BackendProcess]:
     process.wait_ready()
     yield process
     process.kill()
-
-
-def outpost(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backend", *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
-    )
 
 
 def test_ready_event_and_runtime_file(backend: BackendProcess) -> None:
@@ -61,7 +55,7 @@ def test_foreign_host_is_refused(backend: BackendProcess) -> None:
 
 
 def test_second_instance_is_refused_while_first_keeps_serving(backend: BackendProcess) -> None:
-    second = outpost("serve", "--port", "0", "--data-dir", str(backend.data_dir))
+    second = run_outpost("serve", "--port", "0", "--data-dir", str(backend.data_dir))
     assert second.returncode == 1
     event = json.loads(second.stdout.strip().splitlines()[-1])
     assert event["event"] == "error"
@@ -104,13 +98,13 @@ def test_logs_are_json_lines_with_request_ids(backend: BackendProcess) -> None:
 
 
 def test_cli_command_is_routed_through_the_control_channel(backend: BackendProcess) -> None:
-    status = outpost("status", "--json", "--data-dir", str(backend.data_dir))
+    status = run_outpost("status", "--json", "--data-dir", str(backend.data_dir))
     assert status.returncode == 0, status.stderr
     info = json.loads(status.stdout)
     assert info["served_by"] == "backend"
     assert info["pid"] == backend.process.pid
 
-    saved = outpost("settings", "set", "log_level", "DEBUG", "--data-dir", str(backend.data_dir))
+    saved = run_outpost("settings", "set", "log_level", "DEBUG", "--data-dir", str(backend.data_dir))
     assert saved.returncode == 0, saved.stderr
     # The running backend wrote it: its API shows the saved value at once.
     credentials = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
@@ -122,13 +116,13 @@ def test_cli_command_is_routed_through_the_control_channel(backend: BackendProce
     assert items["log_level"]["saved"] == "DEBUG"
     assert items["log_level"]["restart_required"]
 
-    refused = outpost("settings", "set", "sqlite_synchronous", "SOMETIMES", "--data-dir", str(backend.data_dir))
+    refused = run_outpost("settings", "set", "sqlite_synchronous", "SOMETIMES", "--data-dir", str(backend.data_dir))
     assert refused.returncode == 1
     assert "sqlite_synchronous" in refused.stderr
 
 
 def test_migrate_against_a_running_backend_says_so(backend: BackendProcess) -> None:
-    result = outpost("migrate", "--data-dir", str(backend.data_dir))
+    result = run_outpost("migrate", "--data-dir", str(backend.data_dir))
     assert result.returncode == 1
     assert "already running" in result.stderr
     assert str(backend.process.pid) in result.stderr
@@ -136,9 +130,9 @@ def test_migrate_against_a_running_backend_says_so(backend: BackendProcess) -> N
 
 def test_cli_works_without_a_backend_and_saved_settings_apply_on_start(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    saved = outpost("settings", "set", "allowed_hosts", "field-laptop.lan", "--data-dir", str(data_dir))
+    saved = run_outpost("settings", "set", "allowed_hosts", "field-laptop.lan", "--data-dir", str(data_dir))
     assert saved.returncode == 0, saved.stderr
-    status = outpost("status", "--json", "--data-dir", str(data_dir))
+    status = run_outpost("status", "--json", "--data-dir", str(data_dir))
     assert json.loads(status.stdout)["served_by"] == "cli"
 
     process = BackendProcess(data_dir)
@@ -155,7 +149,7 @@ def test_newer_database_is_refused_at_start(tmp_path: Path) -> None:
     import sqlite3
 
     data_dir = tmp_path / "data"
-    assert outpost("migrate", "--data-dir", str(data_dir)).returncode == 0
+    assert run_outpost("migrate", "--data-dir", str(data_dir)).returncode == 0
     with sqlite3.connect(data_dir / "outpost.db") as db:
         db.execute("UPDATE alembic_version SET version_num = 'zzzz'")
     process = BackendProcess(data_dir)
@@ -169,10 +163,10 @@ def test_newer_database_is_refused_at_start(tmp_path: Path) -> None:
 
 
 def test_cli_help_and_version() -> None:
-    help_text = outpost("--help").stdout
+    help_text = run_outpost("--help").stdout
     for command in ("gui", "serve", "migrate", "status", "settings"):
         assert command in help_text
-    assert outpost("--version").stdout.strip() == f"outpost {__version__}"
+    assert run_outpost("--version").stdout.strip() == f"outpost {__version__}"
 
 
 def test_serve_never_imports_qt(tmp_path: Path) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -14,7 +12,7 @@ import httpx
 import pytest
 
 from backend.settings import SAVABLE
-from tests.backend_process import BackendProcess
+from tests.backend_process import BackendProcess, run_outpost
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 # What the CLI is given (text), and what the API must show after a restart (typed).
@@ -36,21 +34,10 @@ BY_API: dict[str, Any] = {
 }
 
 
-def outpost(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backend", *args],
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
-    created = outpost(
+    created = run_outpost(
         "user", "create", "--email", ADMIN_EMAIL, "--role", "admin", "--password-stdin", "--data-dir", str(path),
         stdin=ADMIN_PASSWORD + "\n",
     )  # fmt: skip
@@ -86,9 +73,9 @@ def test_every_savable_setting_round_trips_through_cli_api_and_restart(
 ) -> None:
     assert set(BY_CLI) == set(BY_API) == SAVABLE, "a new savable setting needs a value here"
     for name, (text, _typed) in BY_CLI.items():
-        saved = outpost("settings", "set", name, text, "--data-dir", str(data_dir))
+        saved = run_outpost("settings", "set", name, text, "--data-dir", str(data_dir))
         assert saved.returncode == 0, saved.stderr
-    listed = outpost("settings", "list", "--data-dir", str(data_dir))
+    listed = run_outpost("settings", "list", "--data-dir", str(data_dir))
     assert listed.returncode == 0, listed.stderr
 
     process, bearer = serve(processes, data_dir)
@@ -105,7 +92,7 @@ def test_every_savable_setting_round_trips_through_cli_api_and_restart(
     items = running(process, bearer)
     for name, typed in BY_API.items():
         assert (items[name]["value"], items[name]["saved"], items[name]["source"]) == (typed, typed, "saved"), name
-    assert outpost("settings", "list", "--data-dir", str(data_dir)).returncode == 0  # through the running backend
+    assert run_outpost("settings", "list", "--data-dir", str(data_dir)).returncode == 0  # through the running backend
     assert process.stop() == 0
 
 
@@ -115,7 +102,7 @@ def test_a_bad_saved_setting_is_named_and_ignored_and_the_backend_starts(
     with closing(sqlite3.connect(data_dir / "outpost.db")) as db:
         db.execute("INSERT INTO saved_settings VALUES ('rate_limit_per_minute', 'oops{', '2026-11-30 12:00:00')")
         db.commit()
-    listed = outpost("settings", "list", "--data-dir", str(data_dir))
+    listed = run_outpost("settings", "list", "--data-dir", str(data_dir))
     assert listed.returncode == 0, listed.stderr
     assert "rate_limit_per_minute" in listed.stderr  # the warning, on stderr
     [line] = [line for line in listed.stdout.splitlines() if "rate_limit_per_minute" in line]

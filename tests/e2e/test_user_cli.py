@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -13,23 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.backend_process import BackendProcess
+from tests.backend_process import BackendProcess, run_outpost
 from tests.conftest import setup_token_header
 
 ADMIN = ("admin@example.org", "a long test passphrase 42")
 PASSWORD = "correct horse battery staple 7"
-
-
-def outpost(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the CLI from source; stdin is its standard input (closed when None)."""
-    return subprocess.run(
-        [sys.executable, "-m", "backend", *args],
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def login(url: str, email: str, password: str) -> httpx.Response:
@@ -73,13 +59,13 @@ def create_over_http(backend: BackendProcess, admin: dict[str, str], email: str)
 
 def test_user_create_and_list_without_a_backend(tmp_path: Path) -> None:
     data_dir = str(tmp_path / "data")
-    created = outpost(
+    created = run_outpost(
         "user", "create", "--email", "Ops@Example.org", "--role", "admin", "--password-stdin", "--data-dir", data_dir,
         stdin=PASSWORD + "\n",
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     assert created.stdout.strip() == "Created Ops@Example.org with roles admin."
-    listed = outpost("user", "list", "--data-dir", data_dir)
+    listed = run_outpost("user", "list", "--data-dir", data_dir)
     assert listed.returncode == 0, listed.stderr
     [line] = listed.stdout.splitlines()
     assert line.split() == ["Ops@Example.org", "Ops", "admin", "active"]
@@ -93,7 +79,7 @@ def test_user_create_and_list_without_a_backend(tmp_path: Path) -> None:
 
 def test_weak_password_without_a_backend_is_refused_naming_password(tmp_path: Path) -> None:
     data_dir = str(tmp_path / "data")
-    result = outpost(
+    result = run_outpost(
         "user", "create", "--email", "ops@example.org", "--password-stdin", "--data-dir", data_dir,
         stdin="password1234\n",
     )  # fmt: skip
@@ -105,7 +91,7 @@ def test_weak_password_without_a_backend_is_refused_naming_password(tmp_path: Pa
 
 
 def test_user_create_through_a_running_backend(backend: BackendProcess, admin: dict[str, str]) -> None:
-    created = outpost(
+    created = run_outpost(
         "user", "create", "--email", "cli-made@example.org", "--role", "admin", "--role", "viewer",
         "--password-stdin", "--data-dir", str(backend.data_dir),
         stdin=PASSWORD + "\n",
@@ -132,7 +118,7 @@ def test_user_disable_ends_the_session_at_once_and_enable_lets_them_back(
     me = f"{backend.url}/api/v1/auth/me"
     assert httpx.get(me, headers=bearer(tokens)).status_code == 200
 
-    disabled = outpost("user", "disable", "leaver@example.org", "--data-dir", str(backend.data_dir))
+    disabled = run_outpost("user", "disable", "leaver@example.org", "--data-dir", str(backend.data_dir))
     assert disabled.returncode == 0, disabled.stderr
     assert disabled.stdout.split()[-1] == "disabled"
     assert httpx.get(me, headers=bearer(tokens)).status_code == 401
@@ -140,7 +126,7 @@ def test_user_disable_ends_the_session_at_once_and_enable_lets_them_back(
     assert refreshed.status_code == 401
     assert login(backend.url, "leaver@example.org", PASSWORD).status_code == 401
 
-    enabled = outpost("user", "enable", "LEAVER@example.org", "--data-dir", str(backend.data_dir))
+    enabled = run_outpost("user", "enable", "LEAVER@example.org", "--data-dir", str(backend.data_dir))
     assert enabled.returncode == 0, enabled.stderr
     assert enabled.stdout.split()[-1] == "active"
     assert login(backend.url, "leaver@example.org", PASSWORD).status_code == 200
@@ -150,7 +136,7 @@ def test_user_reset_password_through_a_running_backend(backend: BackendProcess, 
     create_over_http(backend, admin, "forgetful@example.org")
     tokens = login(backend.url, "forgetful@example.org", PASSWORD).json()
     new_password = "a brand new passphrase 9"
-    reset = outpost(
+    reset = run_outpost(
         "user", "reset-password", "forgetful@example.org", "--password-stdin", "--data-dir", str(backend.data_dir),
         stdin=new_password + "\n",
     )  # fmt: skip
@@ -166,7 +152,7 @@ def test_weak_password_through_a_running_backend_is_refused_naming_password(
     backend: BackendProcess, admin: dict[str, str]
 ) -> None:
     create_over_http(backend, admin, "steady@example.org")
-    result = outpost(
+    result = run_outpost(
         "user", "reset-password", "steady@example.org", "--password-stdin", "--data-dir", str(backend.data_dir),
         stdin="steady@example.org\n",
     )  # fmt: skip
@@ -184,7 +170,7 @@ def test_audit_verify_passes_an_intact_log_and_fails_an_edited_one(tmp_path: Pat
         assert httpx.post(f"{process.url}/api/v1/setup", json=body, headers=headers).is_success
         assert login(process.url, *ADMIN).status_code == 200
         assert login(process.url, ADMIN[0], "not the password").status_code == 401
-        intact = outpost("audit", "verify", "--data-dir", str(process.data_dir))  # through the backend
+        intact = run_outpost("audit", "verify", "--data-dir", str(process.data_dir))  # through the backend
         assert intact.returncode == 0, intact.stderr
         assert intact.stdout.strip() == "audit log intact: 3 rows, anchored at row 3"
         assert process.stop() == 0
@@ -193,7 +179,7 @@ def test_audit_verify_passes_an_intact_log_and_fails_an_edited_one(tmp_path: Pat
 
     with closing(sqlite3.connect(tmp_path / "data" / "outpost.db")) as db, db:
         db.execute("UPDATE audit_events SET outcome = 'success' WHERE id = 3")  # hide the failed sign-in
-    tampered = outpost("audit", "verify", "--data-dir", str(tmp_path / "data"))  # by the CLI itself
+    tampered = run_outpost("audit", "verify", "--data-dir", str(tmp_path / "data"))  # by the CLI itself
     assert tampered.returncode == 1
     assert "TAMPERED" in tampered.stderr
     assert "row 3 does not match its MAC" in tampered.stderr
