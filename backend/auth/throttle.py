@@ -6,7 +6,7 @@ of parallel guesses gets the free attempts checked and the rest refused, not eve
 Device tokens (OWASP "device cookies"): a client that signed in to an account holds a signed token
 bound to it; its attempts count against that token alone, so an attacker hammering the account (or
 every account from this machine) cannot keep its owner out. Attempts without one count against the
-account, whose backoff is capped at ACCOUNT_CAP_S, and, from another machine, against the client,
+account, whose backoff grows to ACCOUNT_CAP_S, and, from another machine, against the client,
 whose backoff grows to CLIENT_CAP_S. Every local program is 127.0.0.1, so loopback has no client
 counter: it would lock the whole machine out, which is what the device tokens are there to prevent.
 """
@@ -28,12 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.models import SignInCounter
 
 ACCOUNT_FREE = 5
-ACCOUNT_CAP_S = 30
+# Clients without a device token are who an online guesser is, so an account holds them back as long as a
+# remote client (~4 checked guesses an hour at the cap, not 120); the owner's own device token is unaffected.
+ACCOUNT_CAP_S = 15 * 60
 DEVICE_FREE = 5
 DEVICE_CAP_S = 30
 CLIENT_FREE = 10
 CLIENT_CAP_S = 15 * 60
-FORGET_AFTER_S = 15 * 60  # attempts older than this (since the last one) no longer count
+FORGET_AFTER_S = 15 * 60  # attempts no longer count this long after the last one (or the wait it earned) ends
 MAX_DOUBLINGS = 30  # past this the cap has long been reached; keeps 2**n small
 
 
@@ -128,8 +130,12 @@ class LoginThrottle:
             )
             attempts = (await session.execute(upsert)).scalar_one()
             if wait := backoff_after(attempts, item.limit):
+                # Forgotten FORGET_AFTER_S after the wait ends, not after the attempt: a wait as long as the
+                # forgetting window would otherwise hand a guesser its free attempts back at every cap.
                 await session.execute(
-                    update(SignInCounter).where(SignInCounter.key == item.key).values(blocked_until=now + wait)
+                    update(SignInCounter)
+                    .where(SignInCounter.key == item.key)
+                    .values(blocked_until=now + wait, expires_at=now + wait + FORGET_AFTER_S)
                 )
         return None
 
