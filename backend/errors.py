@@ -56,9 +56,11 @@ _DESCRIPTIONS = {
     409: "Conflict with the current state",
     412: "If-Match does not match the current ETag",
     413: "Request body larger than the configured limit",
+    414: "Request target (path and query) longer than 8 KiB, refused before any route runs",
     415: "Request body is not application/json",
     422: "Validation failed: `errors` lists each field and why",
     429: "Too many requests or failed sign-ins: wait for Retry-After seconds",
+    431: "Request line and headers longer than 32 KiB, refused before any route runs",
     503: "A part of the backend is not ready",
 }
 
@@ -66,10 +68,11 @@ _DESCRIPTIONS = {
 def problem_responses(*statuses: int, rate_limited: bool = True) -> dict[int, ResponseSpec]:
     """OpenAPI entries documenting an operation's problem+json error replies.
 
-    Every operation can answer 400 (a Host the server does not answer to, a malformed request),
-    and 429 unless it is outside the per-principal rate limit (rate_limited=False: /health, /ready).
+    Every operation can answer 400 (a Host the server does not answer to, a malformed request), 414 and
+    431 (a target or head too long for the connection layer), and 429 unless it is outside the
+    per-principal rate limit (rate_limited=False: /health, /ready).
     """
-    documented = {400, *statuses, *((429,) if rate_limited else ())}
+    documented = {400, 414, 431, *statuses, *((429,) if rate_limited else ())}
     return {
         status: ResponseSpec(
             data_container=Problem,
