@@ -53,8 +53,11 @@ def refuses(path: str, method: str, *statuses: str, why: str) -> dict[str, objec
 
 
 # Schema-violating input is refused with these; 413 too: a body over the operation's limit is refused before
-# it is parsed (an over-long string makes the body too large before it makes it invalid).
-NEGATIVE_DATA_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
+# it is parsed (an over-long string makes the body too large before it makes it invalid); and over real HTTP
+# 414/431: an over-long query string or header passes the connection layer's limits before any route runs.
+NEGATIVE_DATA_STATUSES = [
+    *("400", "401", "403", "404", "405", "406", "409", "413", "414", "415", "422", "428", "429", "431", "5xx")
+]
 
 # Operations that rightly refuse some schema-valid input, each with its documented status and why.
 CONFIG: dict[str, object] = {
