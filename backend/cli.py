@@ -54,8 +54,18 @@ def cli(ctx: click.Context) -> None:
 
 @cli.command()
 @data_dir_option
-def gui(data_dir: str | None) -> None:
+@click.option(
+    "--quit-when-shown",
+    is_flag=True,
+    help="Open the window on this display, then quit once it is shown (checks the console can start here).",
+)
+def gui(data_dir: str | None, quit_when_shown: bool) -> None:
     """Open the desktop console (starts or attaches to the local backend)."""
+    from backend.console_preflight import console_environment_problem
+
+    problem = console_environment_problem()
+    if problem:
+        _fail(problem)  # before Qt loads: its own report of a missing library is an abort naming no package
     try:
         from desktop.app import run_gui  # the one import of desktop: Qt loads only for the console
     except ImportError as exc:
@@ -64,7 +74,7 @@ def gui(data_dir: str | None) -> None:
             "  It needs the desktop libraries (libGL, libEGL, libxkbcommon, fontconfig); on a headless\n"
             "  machine run the backend alone: outpost serve"
         )
-    sys.exit(run_gui(data_dir=data_dir))
+    sys.exit(run_gui(data_dir=data_dir, quit_when_shown=quit_when_shown))
 
 
 @cli.command()
@@ -276,6 +286,14 @@ def audit_verify(data_dir: str | None) -> None:
 
 
 def _selftest_window(settings: Settings) -> str:
+    from backend.console_preflight import missing_libraries, missing_libraries_message, use_utf8_locale
+
+    # The window check renders offscreen: the libraries that platform needs, named by package.
+    offscreen = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    missing = missing_libraries(offscreen)
+    if missing:
+        raise RuntimeError(missing_libraries_message(missing, offscreen).replace("\n ", ";"))
+    use_utf8_locale(os.environ)
     # Imported inside the check, so a machine without Qt's libraries fails this check by name.
     from desktop.app import selftest_window
 
