@@ -144,8 +144,38 @@ def status(data_dir: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    for key, value in info.items():
-        click.echo(f"{key:>16}: {value}")
+    _print_status(info)
+
+
+MODE_WORDS = {
+    "embedded": "embedded mode: a file in the data dir, no database server",
+    "server": "server mode: PostgreSQL and Redis",
+}
+
+
+def _print_status(info: dict[str, Any]) -> None:
+    """status in plain words (--json keeps the raw keys)."""
+    mode = MODE_WORDS.get(info["mode"], f"{info['mode']} mode")
+    size_kib = info["database_bytes"] / 1024
+    if info["served_by"] == "backend":
+        backend_line = f"running since {info['started_at']}, pid {info['pid']}"
+        answered = f"the running backend (pid {info['pid']})"
+        url = info.get("url") or "unknown"
+    else:
+        backend_line = "not running (start one with: outpost serve, or open the console)"
+        answered = "this command (no backend is running, so it opened the database itself)"
+        url = "none (no backend is running)"
+    rows = [
+        ("version", f"Outpost {info['version']}"),
+        ("data dir", info["data_dir"]),
+        ("database", f"SQLite in {info['database_path']} ({mode})"),
+        ("database size", f"{size_kib:,.0f} KiB, schema revision {info['schema_revision']}"),
+        ("backend", backend_line),
+        ("url", url),
+        ("answered by", answered),
+    ]
+    for label, value in rows:
+        click.echo(f"{label:>13}: {value}")
 
 
 @cli.group()
