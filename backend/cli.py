@@ -91,11 +91,16 @@ def gui(data_dir: str | None, quit_when_shown: bool) -> None:
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
     help="Level of the database/HTTP/queue libraries' own logs (default WARNING; their DEBUG lines hold secrets).",
 )
-def serve(**flags: Any) -> None:
+@click.option(
+    "--free-port-if-taken",
+    is_flag=True,
+    help="If the port is in use, listen on a free one instead and say so (the console starts its backend so).",
+)
+def serve(free_port_if_taken: bool, **flags: Any) -> None:
     """Run the backend: the REST API on loopback and the control channel."""
     from backend.server import run_serve
 
-    sys.exit(run_serve(_settings(**flags)))
+    sys.exit(run_serve(_settings(**flags), free_port_if_taken=free_port_if_taken))
 
 
 @cli.command()
