@@ -71,11 +71,11 @@ def lock_held(data_dir: Path) -> bool:
         os.close(fd)
 
 
-def port_note(port_taken: object, url: str) -> str:
+def port_note(port_taken: object) -> str:
     """What to tell the person when the backend could not have its configured port; empty when it has it."""
     if not port_taken:
         return ""
-    return f"port {port_taken} was taken by another program, so the backend listens on {url}"
+    return f"port {port_taken} was taken by another program, so the backend took a free one"
 
 
 class BackendHost(QObject):
@@ -196,9 +196,9 @@ class BackendHost(QObject):
         if event.get("event") == "ready":
             self._ready_timer.stop()
             self.url = str(event["url"])
-            self.port_note = port_note(event.get("port_taken"), self.url)
+            self.port_note = port_note(event.get("port_taken"))
             if self.port_note:
-                logger.warning("%s", self.port_note)
+                logger.warning("%s: %s", self.port_note, self.url)
             self.api.set_base_url(self.url)
             self._health_misses = 0
             self._health_timer.start()

@@ -170,7 +170,8 @@ def test_the_consoles_backend_takes_a_free_port_when_the_configured_one_is_taken
             console.host.start()
         assert console.host.url.startswith("http://127.0.0.1:")
         assert console.host.url != f"http://127.0.0.1:{port}"
-        note = f"port {port} was taken by another program, so the backend listens on {console.host.url}"
+        note = f"port {port} was taken by another program, so the backend took a free one"
         assert console.host.port_note == note
-        assert note in console.window.status_text.text()
-        assert note in caplog.text
+        assert console.window.status_text.text() == f"Connected ({note})"
+        assert console.window.status_url.text() == console.host.url
+        assert f"{note}: {console.host.url}" in caplog.text
