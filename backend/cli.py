@@ -54,8 +54,18 @@ def cli(ctx: click.Context) -> None:
 
 @cli.command()
 @data_dir_option
-def gui(data_dir: str | None) -> None:
+@click.option(
+    "--quit-when-shown",
+    is_flag=True,
+    help="Open the window on this display, then quit once it is shown (checks the console can start here).",
+)
+def gui(data_dir: str | None, quit_when_shown: bool) -> None:
     """Open the desktop console (starts or attaches to the local backend)."""
+    from backend.console_preflight import console_environment_problem
+
+    problem = console_environment_problem()
+    if problem:
+        _fail(problem)  # before Qt loads: its own report of a missing library is an abort naming no package
     try:
         from desktop.app import run_gui  # the one import of desktop: Qt loads only for the console
     except ImportError as exc:
@@ -64,7 +74,7 @@ def gui(data_dir: str | None) -> None:
             "  It needs the desktop libraries (libGL, libEGL, libxkbcommon, fontconfig); on a headless\n"
             "  machine run the backend alone: outpost serve"
         )
-    sys.exit(run_gui(data_dir=data_dir))
+    sys.exit(run_gui(data_dir=data_dir, quit_when_shown=quit_when_shown))
 
 
 @cli.command()
@@ -81,11 +91,16 @@ def gui(data_dir: str | None) -> None:
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
     help="Level of the database/HTTP/queue libraries' own logs (default WARNING; their DEBUG lines hold secrets).",
 )
-def serve(**flags: Any) -> None:
+@click.option(
+    "--free-port-if-taken",
+    is_flag=True,
+    help="If the port is in use, listen on a free one instead and say so (the console starts its backend so).",
+)
+def serve(free_port_if_taken: bool, **flags: Any) -> None:
     """Run the backend: the REST API on loopback and the control channel."""
     from backend.server import run_serve
 
-    sys.exit(run_serve(_settings(**flags)))
+    sys.exit(run_serve(_settings(**flags), free_port_if_taken=free_port_if_taken))
 
 
 @cli.command()
@@ -134,8 +149,38 @@ def status(data_dir: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    for key, value in info.items():
-        click.echo(f"{key:>16}: {value}")
+    _print_status(info)
+
+
+MODE_WORDS = {
+    "embedded": "embedded mode: a file in the data dir, no database server",
+    "server": "server mode: PostgreSQL and Redis",
+}
+
+
+def _print_status(info: dict[str, Any]) -> None:
+    """status in plain words (--json keeps the raw keys)."""
+    mode = MODE_WORDS.get(info["mode"], f"{info['mode']} mode")
+    size_kib = info["database_bytes"] / 1024
+    if info["served_by"] == "backend":
+        backend_line = f"running since {info['started_at']}, pid {info['pid']}"
+        answered = f"the running backend (pid {info['pid']})"
+        url = info.get("url") or "unknown"
+    else:
+        backend_line = "not running (start one with: outpost serve, or open the console)"
+        answered = "this command (no backend is running, so it opened the database itself)"
+        url = "none (no backend is running)"
+    rows = [
+        ("version", f"Outpost {info['version']}"),
+        ("data dir", info["data_dir"]),
+        ("database", f"SQLite in {info['database_path']} ({mode})"),
+        ("database size", f"{size_kib:,.0f} KiB, schema revision {info['schema_revision']}"),
+        ("backend", backend_line),
+        ("url", url),
+        ("answered by", answered),
+    ]
+    for label, value in rows:
+        click.echo(f"{label:>13}: {value}")
 
 
 @cli.group()
@@ -276,6 +321,14 @@ def audit_verify(data_dir: str | None) -> None:
 
 
 def _selftest_window(settings: Settings) -> str:
+    from backend.console_preflight import missing_libraries, missing_libraries_message, use_utf8_locale
+
+    # The window check renders offscreen: the libraries that platform needs, named by package.
+    offscreen = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    missing = missing_libraries(offscreen)
+    if missing:
+        raise RuntimeError(missing_libraries_message(missing, offscreen).replace("\n ", ";"))
+    use_utf8_locale(os.environ)
     # Imported inside the check, so a machine without Qt's libraries fails this check by name.
     from desktop.app import selftest_window
 

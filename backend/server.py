@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -94,12 +95,29 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _bind_or_fall_back(host: str, port: int, free_port_if_taken: bool) -> tuple[socket.socket, int | None]:
+    """The listening socket, on port or (if allowed and port is in use) on a free one; the taken port, or None."""
+    try:
+        return _bind(host, port), None
+    except OSError as exc:
+        if not (free_port_if_taken and port and exc.errno == errno.EADDRINUSE):
+            raise
+    sock = _bind(host, 0)
+    logger.warning(
+        "port taken: listening on a free one instead", port_taken=port, port=sock.getsockname()[1], host=host
+    )
+    return sock, port
+
+
 def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def run_serve(settings: Settings) -> int:
-    """Run the backend until asked to stop; the process exit code."""
+def run_serve(settings: Settings, free_port_if_taken: bool = False) -> int:
+    """Run the backend until asked to stop; the process exit code.
+
+    free_port_if_taken: if the configured port is in use, listen on a free one and say so (the console's backend).
+    """
     make_files_owner_only()
     paths = settings.paths.ensure()
     configure_logging(settings.log_level, drivers_level=settings.log_level_drivers)
@@ -113,13 +131,13 @@ def run_serve(settings: Settings) -> int:
     # Only the lock holder writes the log file, so two processes never rotate it at once.
     configure_logging(settings.log_level, paths.logs, settings.log_level_drivers)
     try:
-        return _serve_locked(settings)
+        return _serve_locked(settings, free_port_if_taken)
     finally:
         clear_runtime(paths)
         lock.release()
 
 
-def _serve_locked(settings: Settings) -> int:
+def _serve_locked(settings: Settings, free_port_if_taken: bool) -> int:
     try:
         prepared = prepare_data_dir(settings)
     except MigrationError as exc:
@@ -137,7 +155,7 @@ def _serve_locked(settings: Settings) -> int:
             backup=str(prepared.migration.backup) if prepared.migration.backup else None,
         )
     try:
-        sock = _bind(settings.host, settings.port)
+        sock, port_taken = _bind_or_fall_back(settings.host, settings.port, free_port_if_taken)
     except OSError as exc:
         message = f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
         logger.error("bind failed", detail=message)
@@ -192,7 +210,14 @@ def _serve_locked(settings: Settings) -> int:
         if setup_token_file:
             logger.info("no user yet: the setup token to create the first administrator is in", path=setup_token_file)
         logger.info("ready", url=url)
-        emit_event("ready", url=url, pid=os.getpid(), version=__version__, setup_token_file=setup_token_file)
+        emit_event(
+            "ready",
+            url=url,
+            pid=os.getpid(),
+            version=__version__,
+            setup_token_file=setup_token_file,
+            port_taken=port_taken,
+        )
 
     async def on_shutdown() -> None:
         clear_runtime(settings.paths)

@@ -106,8 +106,16 @@ def log_state(state: str, detail: str) -> None:
     logger.info("backend %s%s", state, f": {detail}" if detail else "")
 
 
-def run_gui(data_dir: str | None = None) -> int:
-    """Open the console and run until its window closes."""
+def quit_once_exposed(app: QApplication, window: MainWindow) -> None:
+    """Quit once the window system shows the window (what `gui --quit-when-shown` waits for)."""
+    handle = window.windowHandle()
+    if handle is not None and handle.isExposed():
+        print(f"console window shown on the {app.platformName()} platform", file=sys.stderr)
+        app.quit()
+
+
+def run_gui(data_dir: str | None = None, quit_when_shown: bool = False) -> int:
+    """Open the console and run until its window closes (or, with quit_when_shown, until it is on screen)."""
     if os.environ.get("QT_QPA_PLATFORM", None) == "":
         # An exported but empty QT_QPA_PLATFORM aborts Qt; treat it as unset.
         del os.environ["QT_QPA_PLATFORM"]
@@ -126,13 +134,16 @@ def run_gui(data_dir: str | None = None) -> int:
     console = build_console(resolve_data_dir(data_dir))
     console.host.state_changed.connect(log_state)
     console.window.show()
-    console.host.start()
+    if not quit_when_shown:
+        console.host.start()
     app.aboutToQuit.connect(console.window.close)
     # Ctrl-C or SIGTERM close the console like its window does, stopping the child backend.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: app.quit())
     ticker = QTimer(interval=250)  # lets Python run its signal handlers while Qt's loop waits
     ticker.timeout.connect(lambda: None)
+    if quit_when_shown:
+        ticker.timeout.connect(lambda: quit_once_exposed(app, console.window))
     ticker.start()
     return app.exec()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import fcntl
 import json
+import logging
 import os
 import sys
 import time
@@ -14,6 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from desktop.api import ApiClient, ApiError
+
+logger = logging.getLogger("outpost.console")
 
 HEALTH_INTERVAL_MS = 2000
 READY_TIMEOUT_MS = 60_000
@@ -34,7 +37,9 @@ class HostState(StrEnum):
 
 def backend_command(data_dir: Path) -> list[str]:
     """How to run `outpost serve` as a child: the executable itself when frozen."""
-    args = ["serve", "--port", "0", "--data-dir", str(data_dir)]
+    # The configured port (OUTPOST_PORT, else 8765), so the README's examples reach the console's backend;
+    # a free one when another program holds it, rather than no backend at all.
+    args = ["serve", "--free-port-if-taken", "--data-dir", str(data_dir)]
     if getattr(sys, "frozen", False):
         return [sys.executable, *args]
     return [sys.executable, "-m", "backend", *args]
@@ -66,6 +71,13 @@ def lock_held(data_dir: Path) -> bool:
         os.close(fd)
 
 
+def port_note(port_taken: object) -> str:
+    """What to tell the person when the backend could not have its configured port; empty when it has it."""
+    if not port_taken:
+        return ""
+    return f"port {port_taken} was taken by another program, so the backend took a free one"
+
+
 class BackendHost(QObject):
     """Owns the console's connection to a backend: a child it supervises, or one it attached to."""
 
@@ -87,6 +99,7 @@ class BackendHost(QObject):
         self.detail = ""
         self._last_error = ""
         self.url = ""
+        self.port_note = ""  # set when the configured port was taken and the backend listens elsewhere
         self.attached = False
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES_KEPT)
         self._process: QProcess | None = None
@@ -141,6 +154,7 @@ class BackendHost(QObject):
     def _attach(self, url: str) -> None:
         self.attached = True
         self.url = url
+        self.port_note = ""
         self.api.set_base_url(url)
         self._set_state(HostState.STARTING, f"Attaching to {url}…")
         self._health_misses = 0
@@ -182,6 +196,9 @@ class BackendHost(QObject):
         if event.get("event") == "ready":
             self._ready_timer.stop()
             self.url = str(event["url"])
+            self.port_note = port_note(event.get("port_taken"))
+            if self.port_note:
+                logger.warning("%s: %s", self.port_note, self.url)
             self.api.set_base_url(self.url)
             self._health_misses = 0
             self._health_timer.start()

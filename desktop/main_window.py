@@ -110,6 +110,8 @@ class MainWindow(QMainWindow):
         self.status_dot.setStyleSheet(f"color: {color};")
         connected = state == HostState.CONNECTED
         mode = " (attached)" if connected and self.host.attached else ""
+        if connected and self.host.port_note:
+            mode += f" ({self.host.port_note})"
         self.status_text.setText(label + mode if connected else f"{label}: {detail}" if detail else label)
         self.status_url.setText(self.host.url or "")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from backend.auth.identity import Identity
 from backend.auth.users import UserView
+from backend.datadir import read_runtime
 from backend.db.engine import Database
 from backend.errors import NotFound, ValidationFailed
 from backend.observability.audit import Actor
@@ -36,7 +37,14 @@ Command = Callable[[ControlContext, dict[str, Any]], Awaitable[Any]]
 async def status(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
     """Facts about the instance."""
     info = system_info(ctx.settings, ctx.db, ctx.schema_revision, ctx.started_at)
-    return {**dataclasses.asdict(info), "started_at": info.started_at.isoformat(), "served_by": ctx.served_by}
+    # The serving backend's URL, as it published it for clients; none when no backend runs.
+    runtime = read_runtime(ctx.settings.paths) if ctx.served_by == "backend" else None
+    return {
+        **dataclasses.asdict(info),
+        "started_at": info.started_at.isoformat(),
+        "served_by": ctx.served_by,
+        "url": (runtime or {}).get("url"),
+    }
 
 
 async def settings_list(ctx: ControlContext, args: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ import socket
 import threading
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from backend import __version__
@@ -139,3 +140,38 @@ def test_a_reply_cut_off_after_its_headers_is_a_network_error(qtbot: QtBot, cons
         qtbot.waitUntil(lambda: bool(results), timeout=10_000)
     assert isinstance(results[0], ApiError)
     assert results[0].status == 0
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the test's stand-in for the default 8765)."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def test_the_consoles_backend_listens_on_the_configured_port(
+    qtbot: QtBot, console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("OUTPOST_PORT", str(port))
+    with qtbot.waitSignal(console.host.connected, timeout=START_TIMEOUT_MS):
+        console.host.start()
+    assert console.host.url == f"http://127.0.0.1:{port}"
+    assert console.host.port_note == ""
+    assert console.window.status_text.text() == "Connected"
+
+
+def test_the_consoles_backend_takes_a_free_port_when_the_configured_one_is_taken_and_says_so(
+    qtbot: QtBot, console: Console, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as other_program:
+        port = other_program.getsockname()[1]
+        monkeypatch.setenv("OUTPOST_PORT", str(port))
+        with qtbot.waitSignal(console.host.connected, timeout=START_TIMEOUT_MS):
+            console.host.start()
+        assert console.host.url.startswith("http://127.0.0.1:")
+        assert console.host.url != f"http://127.0.0.1:{port}"
+        note = f"port {port} was taken by another program, so the backend took a free one"
+        assert console.host.port_note == note
+        assert console.window.status_text.text() == f"Connected ({note})"
+        assert console.window.status_url.text() == console.host.url
+        assert f"{note}: {console.host.url}" in caplog.text

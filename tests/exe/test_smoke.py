@@ -13,6 +13,7 @@ import pytest
 
 from tests.backend_process import BackendProcess
 from tests.waiting import wait_until
+from tests.xvfb import on_x11, xvfb_display
 
 SIZE_GOAL_BYTES = 60 * 1024 * 1024
 QT_LIBRARY_MARKERS = ("libQt6", "PySide6", "shiboken6", "libGL", "libEGL", "libxcb")
@@ -114,6 +115,29 @@ def test_console_spawns_the_executable_as_its_backend(exe: Path, tmp_path: Path,
             if console.poll() is None:
                 console.kill()
                 console.wait(timeout=10)
+
+
+def test_console_opens_its_window_on_a_real_x_display(exe: Path, tmp_path: Path) -> None:
+    # Qt's real xcb platform, not offscreen: a library the executable needs from the system and lacks fails here.
+    with xvfb_display() as display:
+        done = subprocess.run(
+            [str(exe), "gui", "--quit-when-shown", "--data-dir", str(tmp_path / "data")],
+            env=on_x11(display),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            stdin=subprocess.DEVNULL,
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "console window shown on the xcb platform" in done.stderr, done.stderr
+
+
+def test_the_c_locale_brings_no_warning(exe: Path) -> None:
+    # The one-file bootloader does not coerce the C locale as python3 does: Qt would warn on every start.
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+    done = subprocess.run([str(exe), "selftest"], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Detected locale" not in done.stdout + done.stderr
 
 
 GL_LIBRARIES = ("libGL.so", "libEGL.so", "libGLX.so", "libOpenGL.so", "libGLdispatch.so")
