@@ -30,6 +30,7 @@ class AuditPage(ListPage):
     """Who did what, from where, and how it ended."""
 
     title = "Audit log"
+    nouns = ("event", "events")
     subtitle = "Sign-ins, denials and every change to users, roles and keys. Tamper-evident: `outpost audit verify`."
 
     def __init__(self, api: ApiClient, parent: QWidget | None = None) -> None:

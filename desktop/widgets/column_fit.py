@@ -1,0 +1,40 @@
+"""Fitting a table's columns to its width: contents first, then shrink the widest or share out the spare room."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QTableView
+
+MIN_COLUMN = 48
+
+
+def fitted_widths(wanted: list[int], available: int) -> list[int]:
+    """Widths that sum to at most available: the widest columns give way first; spare room goes by content width."""
+    total = sum(wanted)
+    if not wanted or available <= 0:
+        return wanted
+    if total <= available:
+        # Shared in proportion to what each column shows, so no single column (the last one, say) takes it all.
+        spare = available - total
+        return [width + spare * width // total for width in wanted]
+    # Cap every column at the same width, the highest cap at which they all fit (but never below a minimum).
+    cap = available
+    remaining, room = sorted(wanted), available
+    for count, width in enumerate(remaining):
+        share = room // (len(remaining) - count)
+        if width > share:
+            cap = share
+            break
+        room -= width
+    return [max(min(width, cap), MIN_COLUMN) for width in wanted]
+
+
+def fit_columns(table: QTableView) -> None:
+    """Size each column to its contents, then fit them all into the visible width (no horizontal scrolling)."""
+    header = table.horizontalHeader()
+    model = table.model()
+    if model is None or model.columnCount() == 0:
+        return
+    columns = range(model.columnCount())
+    wanted = [max(table.sizeHintForColumn(column), header.sectionSizeHint(column)) for column in columns]
+    for column, width in zip(columns, fitted_widths(wanted, table.viewport().width()), strict=True):
+        header.resizeSection(column, width)
