@@ -26,7 +26,7 @@ from desktop.pages.registry import PageSpec
 from desktop.resources import resource_path
 from desktop.widgets.notice import Notice, write_message
 
-SIDEBAR_WIDTH = 150
+SIDEBAR_WIDTH = 136
 SIDEBAR_MIN_WIDTH = 110
 
 # The state in words; the host's detail (a log line, an exit code) goes to the tooltip for whoever wants it.

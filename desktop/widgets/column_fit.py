@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QTableView
 
 MIN_COLUMN = 48
+KEPT_WHOLE = 160  # columns this narrow (times, states, names) keep their contents while wider ones can give way
+FLOOR = 80  # ...as long as the wider ones keep at least this much each
 
 
 def fitted_widths(wanted: list[int], available: int) -> list[int]:
@@ -16,6 +18,17 @@ def fitted_widths(wanted: list[int], available: int) -> list[int]:
         # Shared in proportion to what each column shows, so no single column (the last one, say) takes it all.
         spare = available - total
         return [width + spare * width // total for width in wanted]
+    wide = [index for index, width in enumerate(wanted) if width > KEPT_WHOLE]
+    room = available - sum(width for width in wanted if width <= KEPT_WHOLE)
+    if wide and room // len(wide) >= FLOOR:
+        # A cut-off time or state reads badly; long free text (details, scopes) loses least by an ellipsis.
+        shrunk = iter(capped([wanted[index] for index in wide], room))
+        return [next(shrunk) if width > KEPT_WHOLE else width for width in wanted]
+    return capped(wanted, available)
+
+
+def capped(wanted: list[int], available: int) -> list[int]:
+    """Every column capped at the one width at which they all fit (never below a minimum)."""
     # Cap every column at the same width, the highest cap at which they all fit (but never below a minimum).
     cap = available
     remaining, room = sorted(wanted), available

@@ -21,3 +21,10 @@ def test_too_wide_columns_shrink_the_widest_first_to_fit() -> None:
 
 def test_columns_never_shrink_below_a_minimum() -> None:
     assert min(fitted_widths([500, 500, 500], 60)) == MIN_COLUMN
+
+
+def test_short_columns_such_as_times_keep_their_contents_while_long_text_gives_way() -> None:
+    widths = fitted_widths([140, 150, 140, 110, 90, 220, 600], 820)
+    assert sum(widths) <= 820
+    assert widths[:5] == [140, 150, 140, 110, 90]
+    assert widths[5] == widths[6] >= 80
