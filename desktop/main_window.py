@@ -126,6 +126,9 @@ class MainWindow(QMainWindow):
     def _page_chosen(self, row: int) -> None:
         self.stack.setCurrentIndex(row)
         # What a page shows may have changed since it last loaded (other pages, other clients): load it again.
+        self._reload_current()
+
+    def _reload_current(self) -> None:
         unsaved = getattr(self.current_page(), "has_unsaved_changes", None)
         if self.api.session is not None and not (callable(unsaved) and unsaved()):
             self.refresh()
@@ -159,6 +162,8 @@ class MainWindow(QMainWindow):
         message = write_message(method, path, body)
         if message:
             self.notice.show_message(message)
+            # The page on show may list what changed (the audit log lists every write): load it again.
+            self._reload_current()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
         """Keep the notice at the foot of the window."""

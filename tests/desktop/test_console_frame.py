@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.app import Console
 from desktop.backend_host import HostState
+from tests.conftest import ADMIN_PASSWORD
 from tests.desktop.test_identity_pages import API_TIMEOUT_MS, START_TIMEOUT_MS, signed_in_console
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -63,6 +64,16 @@ def test_5_a_page_reloads_when_it_is_shown(qtbot: QtBot, console: Console) -> No
     console.window.show_page("Audit log")
     qtbot.waitUntil(
         lambda: any(row["action"] == "user.create" for row in console.audit.model.rows), timeout=API_TIMEOUT_MS
+    )
+    # A write made while a page is on show (here from the status bar's password dialog) reloads it too.
+    console.window.password_button.click()
+    dialog = console.sign_in.password_dialog
+    for field in ("current_password", "new_password", "confirm"):
+        dialog.set_value(field, ADMIN_PASSWORD if field == "current_password" else "a brand new passphrase 7")
+    dialog.submit_button.click()
+    qtbot.waitUntil(
+        lambda: any(row["action"] == "auth.change_password" for row in console.audit.model.rows),
+        timeout=API_TIMEOUT_MS,
     )
 
 
