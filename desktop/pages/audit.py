@@ -37,6 +37,7 @@ class AuditPage(ListPage):
         super().__init__(api, COLUMNS, parent)
         self.action = QLineEdit()
         self.action.setPlaceholderText("Action, or a prefix such as user.")
+        self.search = self.action  # Ctrl+F lands here, and it searches as one types
         self.actor = QLineEdit()
         self.actor.setPlaceholderText("Actor contains…")
         self.outcome = QComboBox()

@@ -112,6 +112,10 @@ def test_6_keyboard_tab_leaves_tables_and_shortcuts_drive_the_pages(qtbot: QtBot
     assert box.isVisible()
     box.reject()
 
+    qtbot.keyClick(window, Qt.Key.Key_5, CTRL)
+    qtbot.keyClick(window, Qt.Key.Key_F, CTRL)
+    assert QApplication.focusWidget() is console.audit.action
+
     # The navigation shows where the focus is.
     assert "QListWidget#nav:focus" in QApplication.instance().styleSheet()
 
