@@ -105,6 +105,9 @@ class ListPage(QWidget):
     def stop(self) -> None:
         """Forget what was shown (signed out)."""
         self.model.set_rows([])
+        self.count_label.setText("")
+        self.empty_label.setText("Signed out.")
+        self.table_or_empty.setCurrentWidget(self.empty_label)
 
     def path(self) -> str:
         """The API path to list from."""
@@ -153,7 +156,7 @@ class ListPage(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         """Fit the columns again when the table's width changes."""
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
-            QTimer.singleShot(0, self.fit_columns)  # after the resize has settled the scrollbars
+            QTimer.singleShot(0, self, self.fit_columns)  # after the resize has settled the scrollbars
         return super().eventFilter(watched, event)
 
     def _failed(self, error: ApiError) -> None:
