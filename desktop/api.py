@@ -98,6 +98,7 @@ class ApiClient(QObject):
 
     signed_in = Signal(str)  # email
     signed_out = Signal(str)  # why
+    wrote = Signal(str, str, object)  # method, path, body: after a write the backend accepted
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -249,6 +250,8 @@ class ApiClient(QObject):
                     on_error(ApiError(status, "The backend sent a reply that is not JSON.", type="decode"))
                 return
             on_success(data)
+            if call.method != "GET":
+                self.wrote.emit(call.method, call.path, call.body)
         elif on_error:
             on_error(_error_from_reply(status, body, network_error))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import platformdirs
 from PySide6.QtCore import QMessageLogContext, QSettings, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop.api import ApiClient
 from desktop.backend_host import BackendHost
@@ -21,6 +21,7 @@ from desktop.main_window import MainWindow
 from desktop.pages.api_keys import ApiKeysPage
 from desktop.pages.audit import AuditPage
 from desktop.pages.dashboard import DashboardPage
+from desktop.pages.registry import PAGES
 from desktop.pages.roles import RolesPage
 from desktop.pages.users import UsersPage
 from desktop.resources import resource_path, stylesheet
@@ -43,13 +44,35 @@ class Console:
 
     api: ApiClient
     host: BackendHost
-    dashboard: DashboardPage
-    users: UsersPage
-    roles: RolesPage
-    api_keys: ApiKeysPage
-    audit: AuditPage
+    pages: dict[str, QWidget]  # by PageSpec.name, in navigation order
     window: MainWindow
     sign_in: SignInFlow
+
+    # Typed shortcuts to the pages tests and tools reach for by name.
+    @property
+    def dashboard(self) -> DashboardPage:
+        """The dashboard page."""
+        return self.pages["dashboard"]  # type: ignore[return-value]
+
+    @property
+    def users(self) -> UsersPage:
+        """The users page."""
+        return self.pages["users"]  # type: ignore[return-value]
+
+    @property
+    def roles(self) -> RolesPage:
+        """The roles page."""
+        return self.pages["roles"]  # type: ignore[return-value]
+
+    @property
+    def api_keys(self) -> ApiKeysPage:
+        """The API keys page."""
+        return self.pages["api_keys"]  # type: ignore[return-value]
+
+    @property
+    def audit(self) -> AuditPage:
+        """The audit page."""
+        return self.pages["audit"]  # type: ignore[return-value]
 
 
 def owner_only_file(path: Path) -> Path:
@@ -64,18 +87,19 @@ def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
     """Create the console's parts (a QApplication must exist); nothing starts yet."""
     api = ApiClient()
     host = BackendHost(api, data_dir, command=command)
-    pages = (DashboardPage(api), UsersPage(api), RolesPage(api), ApiKeysPage(api), AuditPage(api))
-    window = MainWindow(api, host, list(pages))
+    pages = {spec.name: spec.factory(api) for spec in PAGES}
+    window = MainWindow(api, host, [(spec, pages[spec.name]) for spec in PAGES])
     # The email of the last sign-in is remembered beside the data it belongs to; passwords never are.
     remembered = QSettings(str(owner_only_file(data_dir / "console.ini")), QSettings.Format.IniFormat)
     device_tokens = DeviceTokenStore(data_dir / "device_tokens.json")
     sign_in = SignInFlow(api, remembered, device_tokens, data_dir / "setup.token", window)
     host.connected.connect(lambda _url: sign_in.start())
+    host.state_changed.connect(pages["dashboard"].backend_state)
     window.password_button.clicked.connect(sign_in.change_password)
-    for page in pages:
+    for page in pages.values():
         api.signed_in.connect(lambda _email, page=page: page.start())
         api.signed_out.connect(lambda _reason, page=page: page.stop())
-    return Console(api, host, *pages, window, sign_in)
+    return Console(api, host, pages, window, sign_in)
 
 
 def quiet_offscreen_warnings(_kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QCloseEvent, QIcon
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
-    QHBoxLayout,
+    QAbstractButton,
+    QAbstractItemView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QMainWindow,
     QPushButton,
+    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -16,20 +22,26 @@ from PySide6.QtWidgets import (
 
 from desktop.api import ApiClient
 from desktop.backend_host import BackendHost, HostState
+from desktop.pages.registry import PageSpec
 from desktop.resources import resource_path
+from desktop.widgets.notice import Notice, write_message
 
+SIDEBAR_WIDTH = 136
+SIDEBAR_MIN_WIDTH = 110
+
+# The state in words; the host's detail (a log line, an exit code) goes to the tooltip for whoever wants it.
 STATE_LOOK = {
-    HostState.STARTING: ("#c98a00", "Starting"),
+    HostState.STARTING: ("#c98a00", "Starting the backend…"),
     HostState.CONNECTED: ("#1e8a3c", "Connected"),
-    HostState.LOST: ("#c4314b", "Backend lost"),
-    HostState.STOPPED: ("#7a8796", "Stopped"),
+    HostState.LOST: ("#c4314b", "The backend stopped; restarting…"),
+    HostState.STOPPED: ("#7a8796", "The backend is stopped."),
 }
 
 
 class MainWindow(QMainWindow):
     """The console's one window."""
 
-    def __init__(self, api: ApiClient, host: BackendHost, pages: list[QWidget]) -> None:
+    def __init__(self, api: ApiClient, host: BackendHost, pages: Sequence[tuple[PageSpec, QWidget]]) -> None:
         super().__init__()
         self.api = api
         self.host = host
@@ -39,14 +51,25 @@ class MainWindow(QMainWindow):
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
-        self.nav.setFixedWidth(200)
         self.stack = QStackedWidget()
-        self.pages = pages
-        for page in pages:
-            self.nav.addItem(getattr(page, "title", page.objectName()))
+        self.pages = [page for _spec, page in pages]
+        for row, (spec, page) in enumerate(pages):
+            self.nav.addItem(spec.title)
+            self.nav.item(row).setToolTip(f"{spec.title} ({spec.shortcut})")
             self.stack.addWidget(page)
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+            # Tab moves on to the next control, not the next cell: buttons stay reachable without a mouse.
+            for view in page.findChildren(QAbstractItemView):
+                view.setTabKeyNavigation(False)
+            QShortcut(QKeySequence(spec.shortcut), self, lambda row=row: self.nav.setCurrentRow(row))
+        self.nav.currentRowChanged.connect(self._page_chosen)
         self.nav.setCurrentRow(0)
+        for keys, action in (
+            (QKeySequence.StandardKey.Find, self.find),
+            (QKeySequence.StandardKey.New, self.new),
+            (QKeySequence(Qt.Key.Key_F5), self.refresh),
+            (QKeySequence(Qt.Key.Key_Delete), self.delete),
+        ):
+            QShortcut(QKeySequence(keys), self, action)
 
         brand = QLabel("Outpost")
         brand.setObjectName("brand")
@@ -57,13 +80,18 @@ class MainWindow(QMainWindow):
         sidebar_layout.addWidget(brand)
         sidebar_layout.addWidget(self.nav, 1)
 
-        central = QWidget()
-        layout = QHBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(sidebar)
-        layout.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        sidebar.setMinimumWidth(SIDEBAR_MIN_WIDTH)
+        # A splitter, so the sidebar can be dragged narrower (or wider) when the pages need the room.
+        self.splitter = QSplitter()
+        self.splitter.setObjectName("frame")
+        self.splitter.setHandleWidth(1)
+        self.splitter.addWidget(sidebar)
+        self.splitter.addWidget(self.stack)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([SIDEBAR_WIDTH, 10_000])
+        self.setCentralWidget(self.splitter)
+        self.notice = Notice(self)
 
         self.status_dot = QLabel("●")
         self.status_dot.setObjectName("statusDot")
@@ -85,10 +113,62 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.account)
         self.statusBar().addPermanentWidget(self.password_button)
         self.statusBar().addPermanentWidget(self.sign_out_button)
+        api.wrote.connect(self._wrote)
         api.signed_in.connect(self.show_account)
         api.signed_out.connect(lambda _reason: self.show_account(""))
         host.state_changed.connect(self.show_state)
         self.show_state(host.state.value, host.detail)
+
+    def current_page(self) -> QWidget:
+        """The page on show."""
+        return self.stack.currentWidget()
+
+    def _page_chosen(self, row: int) -> None:
+        self.stack.setCurrentIndex(row)
+        # What a page shows may have changed since it last loaded (other pages, other clients): load it again.
+        self._reload_current()
+
+    def _reload_current(self) -> None:
+        unsaved = getattr(self.current_page(), "has_unsaved_changes", None)
+        if self.api.session is not None and not (callable(unsaved) and unsaved()):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the page on show (F5)."""
+        refresh = getattr(self.current_page(), "refresh", None)
+        if callable(refresh):
+            refresh()
+
+    def find(self) -> None:
+        """Put the focus in the page's search box (Ctrl+F)."""
+        search = getattr(self.current_page(), "search", None)
+        if isinstance(search, QLineEdit):
+            search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            search.selectAll()
+
+    def new(self) -> None:
+        """The page's New… action (Ctrl+N)."""
+        self._press(getattr(self.current_page(), "new_button", None))
+
+    def delete(self) -> None:
+        """The page's destructive action on the selection (Del); the page confirms it."""
+        self._press(getattr(self.current_page(), "destructive_button", None))
+
+    def _press(self, button: object) -> None:
+        if isinstance(button, QAbstractButton) and button.isEnabled() and button.isVisible():
+            button.click()
+
+    def _wrote(self, method: str, path: str, body: object) -> None:
+        message = write_message(method, path, body)
+        if message:
+            self.notice.show_message(message)
+            # The page on show may list what changed (the audit log lists every write): load it again.
+            self._reload_current()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        """Keep the notice at the foot of the window."""
+        super().resizeEvent(event)
+        self.notice.place()
 
     def show_page(self, title: str) -> QWidget:
         """Switch to the page with this title."""
@@ -112,7 +192,9 @@ class MainWindow(QMainWindow):
         mode = " (attached)" if connected and self.host.attached else ""
         if connected and self.host.port_note:
             mode += f" ({self.host.port_note})"
-        self.status_text.setText(label + mode if connected else f"{label}: {detail}" if detail else label)
+        # The host's starting notes are written for people; its loss reasons are log lines, kept for the tooltip.
+        self.status_text.setText(detail if state == HostState.STARTING and detail else label + mode)
+        self.status_text.setToolTip(detail)
         self.status_url.setText(self.host.url or "")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEventLoop, QTimer, SignalInstance
 from PySide6.QtWidgets import QApplication, QWidget
 
 WAIT_S = 60
+SIZES = ((1024, 640), (1440, 900))  # the smallest window the console is made for, and a common one
 ADMIN = ("ada@field.example", "Ada Lovelace", "screenshots need a long passphrase")
 
 
@@ -63,8 +64,8 @@ def call(api: Any, method: str, path: str, body: Any = None) -> Any:
     return result[0]
 
 
-def take_screenshots(out_dir: Path) -> list[Path]:
-    """Render every page and dialog against a live, seeded backend; the paths written."""
+def take_screenshots(out_dir: Path, sizes: tuple[tuple[int, int], ...] = SIZES) -> list[Path]:
+    """Render every page (at each window size) and dialog against a live, seeded backend; the paths written."""
     from desktop.app import application, build_console
 
     app = application()
@@ -79,7 +80,7 @@ def take_screenshots(out_dir: Path) -> list[Path]:
 
     with tempfile.TemporaryDirectory(prefix="outpost-shots-") as data_dir:
         console = build_console(Path(data_dir))
-        console.window.resize(1200, 760)
+        console.window.resize(*sizes[0])
         console.window.show()
         try:
             first = wait_for(console.sign_in.dialog_shown, start=console.host.start)
@@ -94,12 +95,14 @@ def take_screenshots(out_dir: Path) -> list[Path]:
             first.set_value("confirm", ADMIN[2])
             wait_for(console.dashboard.refreshed, start=first.submit_button.click)
             _seed(console.api)
-            for page in console.window.pages:
-                console.window.show_page(page.title)
-                loaded = getattr(page, "loaded", None)
-                if loaded is not None:
-                    wait_for(loaded, start=page.refresh)
-                shoot(console.window, page.title.lower().replace(" ", "-"))
+            for width, height in sizes:
+                console.window.resize(width, height)
+                for page in console.window.pages:
+                    console.window.show_page(page.title)
+                    loaded = getattr(page, "loaded", None)
+                    if loaded is not None:
+                        wait_for(loaded, start=page.refresh)
+                    shoot(console.window, f"{page.title.lower().replace(' ', '-')}-{width}x{height}")
             _dialogs(console, shoot)
         finally:
             console.host.stop()
@@ -169,12 +172,18 @@ def _dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
 
 def main() -> int:
     """Command-line entry."""
-    if len(sys.argv) != 2:
-        print("usage: python -m desktop.screenshots OUTDIR", file=sys.stderr)
+    args = sys.argv[1:]
+    sizes = SIZES
+    if len(args) == 3 and args[1] == "--size":
+        width, _, height = args[2].partition("x")
+        sizes = ((int(width), int(height)),)
+        args = args[:1]
+    if len(args) != 1:
+        print("usage: python -m desktop.screenshots OUTDIR [--size WIDTHxHEIGHT]", file=sys.stderr)
         return 2
     if not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    for path in take_screenshots(Path(sys.argv[1])):
+    for path in take_screenshots(Path(args[0]), sizes):
         print(path)
     return 0
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop.api import ApiClient, ApiError
 from desktop.device_tokens import DeviceTokenStore
@@ -37,6 +37,7 @@ class SignInFlow(QObject):
         self.window = parent_window
         self.dialog: FormDialog | None = None
         self.password_dialog: FormDialog | None = None
+        self.quit_question: QMessageBox | None = None
         self._reason = ""
         api.signed_out.connect(self._signed_out)
 
@@ -64,9 +65,35 @@ class SignInFlow(QObject):
             self.dialog.rejected.disconnect()  # replaced, not cancelled: the window stays
             self.dialog.close()
         self.dialog = dialog
-        dialog.rejected.connect(self.window.close)  # no way into the console without signing in
+        dialog.rejected.connect(self._ask_to_quit)  # no way into the console without signing in
         dialog.open()
         self.dialog_shown.emit(dialog)
+
+    def _ask_to_quit(self) -> None:
+        """Esc or Cancel on the sign-in dialog: quit only if the person says so (the default is to stay)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Outpost",
+            "Quit Outpost?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self.window,
+        )
+        box.setInformativeText("The console needs you to sign in; quitting also stops its backend.")
+        quit_button = box.button(QMessageBox.StandardButton.Yes)
+        quit_button.setText("Quit")
+        stay = box.button(QMessageBox.StandardButton.No)
+        stay.setText("Stay and sign in")
+        box.setDefaultButton(stay)
+        box.setEscapeButton(stay)
+        box.buttonClicked.connect(lambda button: self._answered(button is quit_button))
+        self.quit_question = box
+        box.open()
+
+    def _answered(self, quit_console: bool) -> None:
+        if quit_console:
+            self.window.close()
+        elif self.dialog is not None:
+            self.dialog.open()
 
     def _login(self) -> None:
         email = str(self.remembered.value(LAST_EMAIL, "") or "")

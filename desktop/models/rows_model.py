@@ -28,10 +28,13 @@ class Column:
     title: str
     text: Callable[[dict[str, Any]], str]
     color: Callable[[dict[str, Any]], str | None] | None = None
+    sort: Callable[[dict[str, Any]], Any] | None = None  # the sort key, when the text sorts wrongly
 
 
 class RowsTableModel(QAbstractTableModel):
     """Rows (dicts from the API) in columns; replaced whole or extended by a page of more."""
+
+    SORT_ROLE = Qt.ItemDataRole.UserRole
 
     def __init__(self, columns: list[Column]) -> None:
         super().__init__()
@@ -69,6 +72,8 @@ class RowsTableModel(QAbstractTableModel):
         row = self.rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return column.text(row)  # the tooltip shows what a narrow column cuts off
+        if role == self.SORT_ROLE:
+            return column.sort(row) if column.sort is not None else column.text(row)
         if role == Qt.ItemDataRole.ForegroundRole and column.color is not None:
             color = column.color(row)
             return QColor(color) if color else None

@@ -85,12 +85,14 @@ class ApiKeysPage(ListPage):
 
     title = "API keys"
     subtitle = "Credentials for programs that call this instance's API."
+    nouns = ("key", "keys")
 
     def __init__(self, api: ApiClient, parent: QWidget | None = None) -> None:
         super().__init__(api, COLUMNS, parent)
         self.add_table()
         self.new_button = self.header.add_button("New key…", "primary")
         self.revoke_button = self.header.add_button("Revoke…")
+        self.destructive_button = self.revoke_button  # Del
         self.new_button.clicked.connect(self.new_key)
         self.revoke_button.clicked.connect(self.revoke)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)

@@ -30,12 +30,14 @@ class AuditPage(ListPage):
     """Who did what, from where, and how it ended."""
 
     title = "Audit log"
+    nouns = ("event", "events")
     subtitle = "Sign-ins, denials and every change to users, roles and keys. Tamper-evident: `outpost audit verify`."
 
     def __init__(self, api: ApiClient, parent: QWidget | None = None) -> None:
         super().__init__(api, COLUMNS, parent)
         self.action = QLineEdit()
         self.action.setPlaceholderText("Action, or a prefix such as user.")
+        self.search = self.action  # Ctrl+F lands here, and it searches as one types
         self.actor = QLineEdit()
         self.actor.setPlaceholderText("Actor contains…")
         self.outcome = QComboBox()

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
+    QGraphicsOpacityEffect,
     QGridLayout,
     QLabel,
     QVBoxLayout,
@@ -92,13 +93,25 @@ class DashboardPage(QWidget):
         self.updated = QLabel("")
         self.updated.setObjectName("pageSubtitle")
 
+        # Everything the backend reported, in one box that greys out while those values are stale.
+        self.cards = QWidget()
+        values = QVBoxLayout(self.cards)
+        values.setContentsMargins(0, 0, 0, 0)
+        values.setSpacing(14)
+        values.addLayout(cards)
+        values.addWidget(readiness_title)
+        values.addWidget(readiness_box)
+        self._fade = QGraphicsOpacityEffect(self.cards)
+        self._fade.setOpacity(0.4)
+        self._fade.setEnabled(False)
+        self.cards.setGraphicsEffect(self._fade)
+        self._updated_at = ""
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(14)
         layout.addWidget(self.header)
-        layout.addLayout(cards)
-        layout.addWidget(readiness_title)
-        layout.addWidget(readiness_box)
+        layout.addWidget(self.cards)
         layout.addStretch(1)
         layout.addWidget(self.updated)
 
@@ -114,6 +127,23 @@ class DashboardPage(QWidget):
         """Stop refreshing (signed out)."""
         self._timer.stop()
 
+    def backend_state(self, state: str, _detail: str = "") -> None:
+        """Grey out the values while the backend is away; ask again when it is back."""
+        if not self.system:
+            return  # nothing shown yet, so nothing stale
+        if state == "connected":
+            self.refresh()  # the fresh values un-grey the page
+        else:
+            self.set_stale(True)
+
+    def set_stale(self, stale: bool) -> None:
+        """Show the values as out of date (greyed, with when they were last true) or as current."""
+        self.cards.setEnabled(not stale)
+        self._fade.setEnabled(stale)
+        if stale:
+            since = f" from {self._updated_at}" if self._updated_at else ""
+            self.updated.setText(f"Last known values{since}: the backend is not answering.")
+
     def refresh(self) -> None:
         """Ask the backend for its facts and readiness."""
         if self._pending:
@@ -125,13 +155,16 @@ class DashboardPage(QWidget):
     def _done(self) -> None:
         self._pending -= 1
         if self._pending == 0:
-            self.updated.setText(f"Updated {datetime.now().strftime('%H:%M:%S')}")
+            if self.cards.isEnabled():
+                self._updated_at = datetime.now().strftime("%H:%M:%S")
+                self.updated.setText(f"Updated {self._updated_at}")
             self.refreshed.emit()
 
     def _show_system(self, data: dict[str, Any]) -> None:
         self.system = data
         self.banner.hide()
-        self.subtitle.setText(f"Local backend at {self.api.base_url}")
+        self.header.set_subtitle(f"Local backend at {self.api.base_url}")
+        self.set_stale(False)
         self.version_card.set_value(f"Outpost {data['version']}")
         self.size_card.set_value(human_bytes(int(data["database_bytes"])), data["database_path"])
         self.revision_card.set_value(str(data["schema_revision"]))

@@ -1,22 +1,39 @@
-"""The common shape of the list pages: a header with actions, a table, and loading from the API."""
+"""The common shape of the list pages: a header with actions, a sortable table, and loading from the API."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QItemSelection, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.api import ApiClient, ApiError
 from desktop.models.rows_model import Column, RowsTableModel
+from desktop.widgets.column_fit import fit_columns
 from desktop.widgets.page_header import PageHeader
+
+SEARCH_DEBOUNCE_MS = 250  # search as one types, once the typing pauses
 
 
 class ListPage(QWidget):
-    """A table of API objects; subclasses say where they come from and add their actions."""
+    """A table of API objects; subclasses say where they come from and add their actions.
+
+    Hooks the main window's shortcuts look for: `search` (Ctrl+F), `new_button` (Ctrl+N),
+    `destructive_button` (Del); `nouns` names the rows in the count and the empty state.
+    """
 
     title = ""
     subtitle = ""
+    nouns = ("row", "rows")
     loaded = Signal()  # after each load, successful or not
 
     def __init__(self, api: ApiClient, columns: list[Column], parent: QWidget | None = None) -> None:
@@ -25,26 +42,61 @@ class ListPage(QWidget):
         self.api = api
         self.header = PageHeader(self.title, self.subtitle)
         self.model = RowsTableModel(columns)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setSortRole(RowsTableModel.SORT_ROLE)
         self.table = QTableView()
         self.table.setObjectName("listTable")
-        self.table.setModel(self.model)
+        self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the API's order until a header is clicked
+        self.table.setSortingEnabled(True)
+        self.table.viewport().installEventFilter(self)
+        # A reset clears the selection without a signal: say so, so the action buttons follow.
+        self.proxy.modelReset.connect(self._selection_cleared)
+        self.empty_label = QLabel("Loading…")
+        self.empty_label.setObjectName("emptyState")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.table_or_empty = QStackedWidget()
+        self.table_or_empty.addWidget(self.table)
+        self.table_or_empty.addWidget(self.empty_label)
+        self.table_or_empty.setCurrentWidget(self.empty_label)
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("rowCount")
         self.body = QVBoxLayout(self)
         self.body.setContentsMargins(28, 24, 28, 20)
         self.body.setSpacing(12)
         self.body.addWidget(self.header)
         self.refresh_button = self.header.add_button("Refresh")
+        self.refresh_button.setToolTip("Load again (F5)")
         self.refresh_button.clicked.connect(self.refresh)
+        self._generation = 0
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self.refresh)
 
     def add_table(self) -> None:
-        """Place the table (after any filter bar a subclass added)."""
-        self.body.addWidget(self.table, 1)
+        """Place the table (after any filter bar a subclass added), its row count, and search as you type."""
+        self.body.addWidget(self.table_or_empty, 1)
+        self.body.addWidget(self.count_label)
+        search = self.search_box()
+        if search is not None:
+            search.textChanged.connect(lambda _text: self._search_timer.start())
+            search.returnPressed.connect(self._search_timer.stop)  # Return already loads at once
+
+    def search_box(self) -> QLineEdit | None:
+        """The page's search field, if it has one."""
+        search = getattr(self, "search", None)
+        return search if isinstance(search, QLineEdit) else None
 
     def start(self) -> None:
         """Load once signed in."""
@@ -53,6 +105,9 @@ class ListPage(QWidget):
     def stop(self) -> None:
         """Forget what was shown (signed out)."""
         self.model.set_rows([])
+        self.count_label.setText("")
+        self.empty_label.setText("Signed out.")
+        self.table_or_empty.setCurrentWidget(self.empty_label)
 
     def path(self) -> str:
         """The API path to list from."""
@@ -60,7 +115,14 @@ class ListPage(QWidget):
 
     def refresh(self) -> None:
         """Load the rows again: every page of them (pages that show one page at a time override this)."""
-        self.api.get_every_page(self.path(), self._loaded, self._failed)
+        # Loads overlap (shown, F5, after a write): only the newest one's answer is shown, whatever order they land in.
+        self._generation += 1
+        generation = self._generation
+        self.api.get_every_page(
+            self.path(),
+            lambda data: generation == self._generation and self._loaded(data),
+            lambda error: generation == self._generation and self._failed(error),
+        )
 
     def _loaded(self, data: dict[str, Any] | None) -> None:
         if not isinstance(data, dict):
@@ -69,12 +131,33 @@ class ListPage(QWidget):
             return
         self.header.clear_error()
         self.model.set_rows(list(data.get("items") or []))
-        self.table.resizeColumnsToContents()
         self.after_load(data)
+        self.show_count()
         self.loaded.emit()
 
     def after_load(self, data: dict[str, Any]) -> None:
         """A hook for pages that keep more of the reply."""
+
+    def show_count(self) -> None:
+        """The row count under the table, and an empty state that says why there is nothing."""
+        count = self.model.rowCount()
+        singular, plural = self.nouns
+        self.count_label.setText(f"{count} {singular if count == 1 else plural}")
+        search = self.search_box()
+        query = search.text().strip() if search is not None else ""
+        self.empty_label.setText(f"No {plural} match “{query}”" if query else f"No {plural} yet")
+        self.table_or_empty.setCurrentWidget(self.table if count else self.empty_label)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Columns sized to their contents within the table's width."""
+        fit_columns(self.table)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """Fit the columns again when the table's width changes."""
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self, self.fit_columns)  # after the resize has settled the scrollbars
+        return super().eventFilter(watched, event)
 
     def _failed(self, error: ApiError) -> None:
         self.header.show_error(self.explain(error))
@@ -86,15 +169,18 @@ class ListPage(QWidget):
             return f"Your account may not do this: {error.detail}"
         return error.detail
 
+    def _selection_cleared(self) -> None:
+        self.table.selectionModel().selectionChanged.emit(QItemSelection(), QItemSelection())
+
     def selected(self) -> dict[str, Any] | None:
         """The selected row's object, if any."""
         rows = self.table.selectionModel().selectedRows()
-        return self.model.row(rows[0].row()) if rows else None
+        return self.model.row(self.proxy.mapToSource(rows[0]).row()) if rows else None
 
     def select_where(self, key: str, value: Any) -> bool:
         """Select the first row whose key equals value."""
         for index, row in enumerate(self.model.rows):
             if row.get(key) == value:
-                self.table.selectRow(index)
+                self.table.selectRow(self.proxy.mapFromSource(self.model.index(index, 0)).row())
                 return True
         return False

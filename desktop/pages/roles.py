@@ -49,6 +49,7 @@ class RolesPage(QWidget):
         self.delete_button = self.header.add_button("Delete role…")
         self.save_button = self.header.add_button("Save changes", "primary")
         self.refresh_button = self.header.add_button("Refresh")
+        self.destructive_button = self.delete_button  # Del
         self.new_button.clicked.connect(self.new_role)
         self.delete_button.clicked.connect(self.delete_role)
         self.save_button.clicked.connect(self.save)
@@ -147,6 +148,10 @@ class RolesPage(QWidget):
             if not role["builtin"] and set(self.granted(column)) != set(role["permissions"]):
                 changed[role["name"]] = self.granted(column)
         return changed
+
+    def has_unsaved_changes(self) -> bool:
+        """Whether ticks wait to be saved (the window then leaves the page as it is when shown again)."""
+        return bool(self.changed_roles())
 
     def _edited(self, _item: QTableWidgetItem) -> None:
         self.save_button.setEnabled(bool(self.changed_roles()))

@@ -29,6 +29,7 @@ class UsersPage(ListPage):
 
     title = "Users"
     subtitle = "People who sign in to this instance, and their roles."
+    nouns = ("user", "users")
 
     def __init__(self, api: ApiClient, parent: QWidget | None = None) -> None:
         super().__init__(api, COLUMNS, parent)
@@ -43,6 +44,7 @@ class UsersPage(ListPage):
         self.edit_button = self.header.add_button("Edit…")
         self.toggle_button = self.header.add_button("Disable")
         self.password_button = self.header.add_button("Reset password…")
+        self.destructive_button = self.toggle_button  # Del
         self.new_button.clicked.connect(self.new_user)
         self.edit_button.clicked.connect(self.edit_user)
         self.toggle_button.clicked.connect(self.toggle_active)

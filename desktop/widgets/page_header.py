@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import re
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+
+def subtitle_html(text: str) -> str:
+    """Plain text with `commands` in backticks, as rich text with the commands in a code face."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
 
 
 class PageHeader(QWidget):
@@ -12,8 +21,10 @@ class PageHeader(QWidget):
         super().__init__(parent)
         heading = QLabel(title)
         heading.setObjectName("pageTitle")
-        self.subtitle = QLabel(subtitle)
+        self.subtitle = QLabel()
         self.subtitle.setObjectName("pageSubtitle")
+        self.subtitle.setTextFormat(Qt.TextFormat.RichText)
+        self.set_subtitle(subtitle)
         self.subtitle.setWordWrap(True)
         titles = QVBoxLayout()
         titles.addWidget(heading)
@@ -31,6 +42,10 @@ class PageHeader(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.banner)
+
+    def set_subtitle(self, text: str) -> None:
+        """The line under the title (backticks mark commands)."""
+        self.subtitle.setText(subtitle_html(text))
 
     def add_button(self, text: str, object_name: str = "") -> QPushButton:
         """A button at the right of the header."""

@@ -54,7 +54,7 @@ def test_killed_backend_shows_lost_then_connected_after_restart(qtbot: QtBot, co
     os.kill(first_pid, signal.SIGKILL)
 
     qtbot.waitUntil(lambda: console.host.state == HostState.LOST, timeout=10_000)
-    assert console.window.status_text.text().startswith("Backend lost")
+    assert console.window.status_text.text() == "The backend stopped; restarting…"
     qtbot.waitUntil(lambda: console.host.state == HostState.CONNECTED, timeout=START_TIMEOUT_MS)
     assert console.host.pid not in (None, first_pid)
     assert states.index(HostState.LOST.value) < len(states) - 1

@@ -153,9 +153,8 @@ def test_role_matrix_edits_a_custom_role(qtbot: QtBot, console: Console) -> None
         "POST", "/api/v1/roles", created.append, created.append, body={"name": "auditor", "permissions": []}
     )
     qtbot.waitUntil(lambda: bool(created), timeout=API_TIMEOUT_MS)
-    console.window.show_page("Roles")
-    with qtbot.waitSignal(console.roles.loaded, timeout=API_TIMEOUT_MS):
-        console.roles.refresh()
+    console.window.show_page("Roles")  # which loads the page again, the new role with it
+    qtbot.waitUntil(lambda: any(role["name"] == "auditor" for role in console.roles.roles), timeout=API_TIMEOUT_MS)
     admin_column = [role["name"] for role in console.roles.roles].index("admin")
     assert not (
         console.roles.matrix.item(1, admin_column).flags()

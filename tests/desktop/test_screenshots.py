@@ -33,11 +33,12 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         "revoke-api-key",
         "change-password",
     }
-    assert {p.stem for p in out.glob("*.png")} == pages | {f"dialog-{name}" for name in dialogs}
-    image = QImage(str(out / "dashboard.png"))
+    sized = {f"{page}-{size}" for page in pages for size in ("1024x640", "1440x900")}
+    assert {p.stem for p in out.glob("*.png")} == sized | {f"dialog-{name}" for name in dialogs}
+    image = QImage(str(out / "dashboard-1024x640.png"))
     assert not image.isNull()
-    assert image.width() >= 1000
-    assert image.height() >= 700
+    assert (image.width(), image.height()) == (1024, 640)
+    assert QImage(str(out / "users-1440x900.png")).width() == 1440
     # A rendered page has many colours (text, cards, sidebar), not a blank fill.
     colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
     assert len(colours) > 20

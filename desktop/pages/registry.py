@@ -1,0 +1,34 @@
+"""The console's pages, in navigation order: the one place a page is registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import QWidget
+
+from desktop.api import ApiClient
+from desktop.pages.api_keys import ApiKeysPage
+from desktop.pages.audit import AuditPage
+from desktop.pages.dashboard import DashboardPage
+from desktop.pages.roles import RolesPage
+from desktop.pages.users import UsersPage
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page: its name (the Console attribute), navigation title, how to build it, and its shortcut."""
+
+    name: str
+    title: str
+    factory: Callable[[ApiClient], QWidget]
+    shortcut: str
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("dashboard", DashboardPage.title, DashboardPage, "Ctrl+1"),
+    PageSpec("users", UsersPage.title, UsersPage, "Ctrl+2"),
+    PageSpec("roles", RolesPage.title, RolesPage, "Ctrl+3"),
+    PageSpec("api_keys", ApiKeysPage.title, ApiKeysPage, "Ctrl+4"),
+    PageSpec("audit", AuditPage.title, AuditPage, "Ctrl+5"),
+)
