@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.api import ApiError
+from desktop.widgets.confirm import mark_destructive
 
 FieldKind = Literal["text", "email", "password", "checks", "choice"]
 
@@ -49,12 +50,16 @@ class FormDialog(QDialog):
         submit_label: str,
         on_submit: Callable[[dict[str, Any]], None],
         parent: QWidget | None = None,
+        *,
+        destructive: bool = False,
     ) -> None:
+        """destructive: the submit button is red, Cancel is the default, and Return in a field does not submit."""
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setObjectName("formDialog")
         self.setMinimumWidth(440)
         self.on_submit = on_submit
+        self.destructive = destructive
         self.inputs: dict[str, QWidget] = {}
         self.field_errors: dict[str, QLabel] = {}
         self.fields = {f.name: f for f in fields}
@@ -99,6 +104,9 @@ class FormDialog(QDialog):
         self.submit_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.submit_button.setText(submit_label)
         self.submit_button.setObjectName("primary")
+        if destructive:
+            mark_destructive(self.submit_button)
+            self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setDefault(True)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -132,7 +140,8 @@ class FormDialog(QDialog):
             line.setEchoMode(QLineEdit.EchoMode.Password)
         if spec.value:
             line.setText(str(spec.value))
-        line.returnPressed.connect(self.submit)
+        if not self.destructive:
+            line.returnPressed.connect(self.submit)
         return line
 
     def set_value(self, name: str, value: Any) -> None:
