@@ -47,7 +47,8 @@ def shown_confirmation(qtbot: QtBot, dialog: object) -> QMessageBox:
     button = destructive_button(dialog)
     assert button.objectName() == DESTRUCTIVE  # painted red by the stylesheet
     assert f"QPushButton#{DESTRUCTIVE}" in QApplication.instance().styleSheet()
-    assert not button.autoDefault() and not button.isDefault()
+    assert not button.autoDefault()
+    assert not button.isDefault()
     return dialog
 
 
