@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -15,6 +16,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +26,8 @@ from desktop.api import ApiError
 from desktop.widgets.confirm import mark_destructive
 
 FieldKind = Literal["text", "email", "password", "checks", "choice"]
+DESCRIBED_CHECKS_WIDTH = 680
+DESCRIBED_CHECKS_ROWS = 9  # rows shown before the list scrolls (the dialog can be enlarged for more)
 
 
 @dataclass
@@ -35,6 +40,35 @@ class FormField:
     value: Any = None
     options: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
     help: str = ""
+    details: dict[str, str] = field(default_factory=dict)  # checks: what each option means, shown beside it
+
+
+def described_checks(spec: FormField) -> QTreeWidget:
+    """Checkable options in one column, what each means in the next (wrapped, never cut off); it scrolls."""
+    tree = QTreeWidget()
+    tree.setObjectName(f"field_{spec.name}")
+    tree.setColumnCount(2)
+    tree.setHeaderLabels([spec.label, "What it allows"])
+    tree.setRootIsDecorated(False)
+    tree.setWordWrap(True)
+    tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    tree.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    chosen = set(spec.value or [])
+    for value, text in spec.options:
+        description = spec.details.get(value, "")
+        item = QTreeWidgetItem([text, description])
+        item.setData(0, Qt.ItemDataRole.UserRole, value)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(0, Qt.CheckState.Checked if value in chosen else Qt.CheckState.Unchecked)
+        item.setToolTip(0, description)
+        item.setToolTip(1, description)
+        tree.addTopLevelItem(item)
+    tree.resizeColumnToContents(0)
+    tree.header().setStretchLastSection(True)
+    rows = min(max(len(spec.options), 2), DESCRIBED_CHECKS_ROWS)
+    row_height = max(tree.sizeHintForRow(0), 22)
+    tree.setMinimumHeight(row_height * rows + tree.header().sizeHint().height() + 2 * tree.frameWidth())
+    return tree
 
 
 class FormDialog(QDialog):
@@ -81,7 +115,8 @@ class FormDialog(QDialog):
             widget = self._make_input(spec)
             label.setBuddy(widget)
             layout.addWidget(label)
-            layout.addWidget(widget)
+            # A long list takes the dialog's spare height, so enlarging the dialog shows more of it.
+            layout.addWidget(widget, 1 if isinstance(widget, QTreeWidget) else 0)
             if spec.help:
                 hint = QLabel(spec.help)
                 hint.setObjectName("fieldHelp")
@@ -112,6 +147,9 @@ class FormDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def _make_input(self, spec: FormField) -> QWidget:
+        if spec.kind == "checks" and spec.details:
+            self.setMinimumWidth(DESCRIBED_CHECKS_WIDTH)
+            return described_checks(spec)
         if spec.kind == "checks":
             checks = QListWidget()
             checks.setObjectName(f"field_{spec.name}")
@@ -156,6 +194,11 @@ class FormDialog(QDialog):
                 item = widget.item(row)
                 checked = item.data(Qt.ItemDataRole.UserRole) in set(value)
                 item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        elif isinstance(widget, QTreeWidget):
+            for row in range(widget.topLevelItemCount()):
+                tree_item = widget.topLevelItem(row)
+                checked = tree_item.data(0, Qt.ItemDataRole.UserRole) in set(value)
+                tree_item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
 
     def values(self) -> dict[str, Any]:
         """Every field's current value."""
@@ -170,6 +213,13 @@ class FormDialog(QDialog):
                     widget.item(row).data(Qt.ItemDataRole.UserRole)
                     for row in range(widget.count())
                     if widget.item(row).checkState() == Qt.CheckState.Checked
+                ]
+            elif isinstance(widget, QTreeWidget):
+                items = [widget.topLevelItem(row) for row in range(widget.topLevelItemCount())]
+                result[name] = [
+                    item.data(0, Qt.ItemDataRole.UserRole)
+                    for item in items
+                    if item.checkState(0) == Qt.CheckState.Checked
                 ]
         return result
 
