@@ -134,7 +134,7 @@ class ApiKeysPage(ListPage):
     def describe(self, scope: str) -> str:
         """What holding scope allows."""
         if scope == "*":
-            return "Everything the key's owner may do, now and as their permissions change"
+            return "Everything its owner may do, as their permissions change"
         base, _, collection = scope.rpartition(":") if scope.count(":") == 2 else (scope, "", "")
         if collection:
             return f"{self.catalogue.get(base, base)}, in the collection {collection} only"

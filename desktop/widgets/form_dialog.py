@@ -27,6 +27,7 @@ from desktop.widgets.confirm import mark_destructive
 
 FieldKind = Literal["text", "email", "password", "checks", "choice"]
 DESCRIBED_CHECKS_WIDTH = 680
+COLUMN_GAP = 16
 DESCRIBED_CHECKS_ROWS = 9  # rows shown before the list scrolls (the dialog can be enlarged for more)
 
 
@@ -48,7 +49,7 @@ def described_checks(spec: FormField) -> QTreeWidget:
     tree = QTreeWidget()
     tree.setObjectName(f"field_{spec.name}")
     tree.setColumnCount(2)
-    tree.setHeaderLabels([spec.label, "What it allows"])
+    tree.setHeaderLabels(["Name", "What it allows"])
     tree.setRootIsDecorated(False)
     tree.setWordWrap(True)
     tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -64,6 +65,7 @@ def described_checks(spec: FormField) -> QTreeWidget:
         item.setToolTip(1, description)
         tree.addTopLevelItem(item)
     tree.resizeColumnToContents(0)
+    tree.setColumnWidth(0, tree.columnWidth(0) + COLUMN_GAP)
     tree.header().setStretchLastSection(True)
     rows = min(max(len(spec.options), 2), DESCRIBED_CHECKS_ROWS)
     row_height = max(tree.sizeHintForRow(0), 22)
