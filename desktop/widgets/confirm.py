@@ -14,6 +14,9 @@ def mark_destructive(button: QPushButton) -> None:
     button.setObjectName(DESTRUCTIVE)
     button.setAutoDefault(False)
     button.setDefault(False)
+    # A button a layout has measured is already polished: it takes the new name's style only when polished again.
+    button.style().unpolish(button)
+    button.style().polish(button)
 
 
 def confirm(parent: QWidget, title: str, question: str, action_label: str, action: Callable[[], object]) -> QMessageBox:

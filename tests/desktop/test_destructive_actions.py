@@ -46,10 +46,18 @@ def shown_confirmation(qtbot: QtBot, dialog: object) -> QMessageBox:
     qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=API_TIMEOUT_MS)
     button = destructive_button(dialog)
     assert button.objectName() == DESTRUCTIVE  # painted red by the stylesheet
-    assert f"QPushButton#{DESTRUCTIVE}" in QApplication.instance().styleSheet()
+    assert_painted_red(button)
     assert not button.autoDefault()
     assert not button.isDefault()
     return dialog
+
+
+def assert_painted_red(button: QPushButton) -> None:
+    """The button, as drawn, is red (a name the stylesheet matches is not enough: it must have been applied)."""
+    image = button.grab().toImage()
+    colour = image.pixelColor(image.width() // 8, image.height() // 2)  # inside the border, left of the text
+    assert colour.red() > colour.green() + 60, colour.name()
+    assert colour.red() > colour.blue() + 60, colour.name()
 
 
 def user_named(client: httpx.Client, email: str) -> dict[str, Any]:
@@ -97,6 +105,7 @@ def test_return_in_the_reset_password_dialog_does_not_reset_it(qtbot: QtBot, con
         assert isinstance(dialog, FormDialog)
         qtbot.waitUntil(dialog.isVisible, timeout=API_TIMEOUT_MS)
         assert dialog.submit_button.objectName() == DESTRUCTIVE
+        assert_painted_red(dialog.submit_button)
         field = dialog.inputs["password"]
         field.setFocus()
         qtbot.keyClicks(field, "a new long passphrase 9")
