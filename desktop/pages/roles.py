@@ -94,6 +94,7 @@ class RolesPage(QWidget):
         """Forget what was shown (signed out)."""
         self.matrix.clear()
         self.roles = []
+        self.details.clear()
 
     def refresh(self) -> None:
         """Load roles and the permission catalogue."""

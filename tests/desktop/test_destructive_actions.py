@@ -60,6 +60,15 @@ def assert_painted_red(button: QPushButton) -> None:
     assert colour.red() > colour.blue() + 60, colour.name()
 
 
+def shown_user(qtbot: QtBot, console: Console, email: str, *, active: bool) -> None:
+    """Wait until the Users page lists email in that state (a load begun at sign-in may answer first), select it."""
+    qtbot.waitUntil(
+        lambda: any(u["email"] == email and u["is_active"] is active for u in console.users.model.rows),
+        timeout=API_TIMEOUT_MS,
+    )
+    assert console.users.select_where("email", email)
+
+
 def user_named(client: httpx.Client, email: str) -> dict[str, Any]:
     return next(u for u in client.get("/api/v1/users").json()["items"] if u["email"] == email)
 
@@ -70,24 +79,24 @@ def test_disabling_a_user_asks_and_return_cancels_tab_space_disables(qtbot: QtBo
         body = {"email": "bo@field.example", "display_name": "Bo", "password": "bo has a long passphrase"}
         assert client.post("/api/v1/users", json=body).status_code == 201
         console.window.show_page("Users")
-        with qtbot.waitSignal(console.users.loaded, timeout=API_TIMEOUT_MS):
-            console.users.refresh()
-        assert console.users.select_where("email", "bo@field.example")
+        console.users.refresh()
+        shown_user(qtbot, console, "bo@field.example", active=True)
 
         console.users.toggle_button.click()
         box = shown_confirmation(qtbot, console.users.dialog)
         press(qtbot, box, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: not box.isVisible(), timeout=API_TIMEOUT_MS)
+        assert box.clickedButton() is box.button(QMessageBox.StandardButton.Cancel)
         with qtbot.waitSignal(console.users.loaded, timeout=API_TIMEOUT_MS):
             console.users.refresh()  # had Return disabled Bo, the PATCH would have been sent before this
         assert user_named(client, "bo@field.example")["is_active"]
 
-        assert console.users.select_where("email", "bo@field.example")
+        shown_user(qtbot, console, "bo@field.example", active=True)
         console.users.toggle_button.click()
         box = shown_confirmation(qtbot, console.users.dialog)
         tab_to(qtbot, box, destructive_button(box))
-        with qtbot.waitSignal(console.users.loaded, timeout=API_TIMEOUT_MS):
-            press(qtbot, box, Qt.Key.Key_Space)
+        press(qtbot, box, Qt.Key.Key_Space)
+        shown_user(qtbot, console, "bo@field.example", active=False)  # the page reloads after the PATCH
         assert not user_named(client, "bo@field.example")["is_active"]
 
 
@@ -97,9 +106,8 @@ def test_return_in_the_reset_password_dialog_does_not_reset_it(qtbot: QtBot, con
         body = {"email": "bo@field.example", "display_name": "Bo", "password": "bo has a long passphrase"}
         assert client.post("/api/v1/users", json=body).status_code == 201
         console.window.show_page("Users")
-        with qtbot.waitSignal(console.users.loaded, timeout=API_TIMEOUT_MS):
-            console.users.refresh()
-        assert console.users.select_where("email", "bo@field.example")
+        console.users.refresh()
+        shown_user(qtbot, console, "bo@field.example", active=True)
         console.users.password_button.click()
         dialog = console.users.dialog
         assert isinstance(dialog, FormDialog)
@@ -129,6 +137,7 @@ def test_deleting_a_role_return_cancels_tab_space_deletes(qtbot: QtBot, console:
         box = shown_confirmation(qtbot, console.roles.dialog)
         press(qtbot, box, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: not box.isVisible(), timeout=API_TIMEOUT_MS)
+        assert box.clickedButton() is box.button(QMessageBox.StandardButton.Cancel)
         with qtbot.waitSignal(console.roles.loaded, timeout=API_TIMEOUT_MS):
             console.roles.refresh()
         assert client.get("/api/v1/roles/auditor").status_code == 200
@@ -137,6 +146,6 @@ def test_deleting_a_role_return_cancels_tab_space_deletes(qtbot: QtBot, console:
         console.roles.delete_button.click()
         box = shown_confirmation(qtbot, console.roles.dialog)
         tab_to(qtbot, box, destructive_button(box))
-        with qtbot.waitSignal(console.roles.loaded, timeout=API_TIMEOUT_MS):
-            press(qtbot, box, Qt.Key.Key_Space)
+        press(qtbot, box, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: "auditor" not in [r["name"] for r in console.roles.roles], timeout=API_TIMEOUT_MS)
         assert client.get("/api/v1/roles/auditor").status_code == 404
