@@ -24,6 +24,7 @@ from backend.auth.identity import Identity
 from backend.auth.middleware import jwt_auth, security_components
 from backend.auth.routes.api_key_routes import ApiKeyController
 from backend.auth.routes.audit_routes import AuditController
+from backend.auth.routes.permission_routes import PermissionController
 from backend.auth.routes.role_routes import RoleController
 from backend.auth.routes.session_routes import SessionController, SetupController
 from backend.auth.routes.user_routes import UserController
@@ -136,6 +137,7 @@ def create_app(settings: Settings) -> Litestar:
             SessionController,
             UserController,
             RoleController,
+            PermissionController,
             ApiKeyController,
             AuditController,
             api_docs_assets(),

@@ -198,12 +198,9 @@ class AuditTrail:
         """Newest first; the rows and the cursor of the next page."""
         query = select(AuditEvent)
         if action:
-            # "user." matches every user action; "auth.login" exactly that one.
-            query = query.where(
-                AuditEvent.action.startswith(action, autoescape=True)
-                if action.endswith(".")
-                else AuditEvent.action == action
-            )
+            # A prefix, as people type it: "u", "user" and "user." all find user.create; "auth.login" finds itself
+            # (and any later auth.login_* action, which belongs with it). % and _ are literal.
+            query = query.where(AuditEvent.action.startswith(action, autoescape=True))
         if actor:
             query = query.where(AuditEvent.actor_label.icontains(actor, autoescape=True))
         if outcome:

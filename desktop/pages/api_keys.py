@@ -111,10 +111,10 @@ class ApiKeysPage(ListPage):
     def refresh(self) -> None:
         # Who am I first: it decides whether the list is everyone's keys or one's own.
         self.api.get("/api/v1/auth/me", self._me_loaded, lambda _e: ListPage.refresh(self))
-        self.api.get("/api/v1/roles", self._catalogue_loaded, lambda _e: None)
+        self.api.get("/api/v1/permissions", self._catalogue_loaded, lambda _e: None)
 
     def _catalogue_loaded(self, data: dict[str, Any]) -> None:
-        self.catalogue = dict(data.get("permissions") or {})
+        self.catalogue = {item["name"]: item["description"] for item in data.get("items") or []}
 
     def _me_loaded(self, data: dict[str, Any]) -> None:
         self.permissions = list(data.get("permissions") or [])
@@ -126,9 +126,21 @@ class ApiKeysPage(ListPage):
 
     def scope_options(self) -> list[tuple[str, str]]:
         """The scopes one may give a key: one's own permissions (all of them, for an administrator)."""
-        if "*" in self.permissions:
-            return [("*", "* — everything the owner may do"), *((p, f"{p} — {d}") for p, d in self.catalogue.items())]
-        return [(p, f"{p} — {self.catalogue.get(p, '')}".rstrip(" —")) for p in self.permissions]
+        scopes = ["*", *self.catalogue] if "*" in self.permissions else self.permissions
+        return [(scope, scope) for scope in scopes]
+
+    def scope_details(self) -> dict[str, str]:
+        """What each scope allows, collection-scoped ones included."""
+        return {scope: self.describe(scope) for scope, _text in self.scope_options()}
+
+    def describe(self, scope: str) -> str:
+        """What holding scope allows."""
+        if scope == "*":
+            return "Everything its owner may do, as their permissions change"
+        base, _, collection = scope.rpartition(":") if scope.count(":") == 2 else (scope, "", "")
+        if collection:
+            return f"{self.catalogue.get(base, base)}, in the collection {collection} only"
+        return self.catalogue.get(scope, "")
 
     def new_key(self) -> None:
         """Ask for a name, scopes and expiry; then show the secret once."""
@@ -137,7 +149,7 @@ class ApiKeysPage(ListPage):
             "A key can do at most what you can; give it only the scopes its program needs.",
             [
                 FormField("name", "Name", help="What uses it, e.g. “inspection sync script”."),
-                FormField("scopes", "Scopes", "checks", options=self.scope_options()),
+                FormField("scopes", "Scopes", "checks", options=self.scope_options(), details=self.scope_details()),
                 FormField("expires", "Expires", "choice", value="90", options=EXPIRY_CHOICES),
             ],
             "Create key",

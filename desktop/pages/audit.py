@@ -1,22 +1,49 @@
-"""Audit: the security log, newest first, filtered by action, actor and outcome, older pages on demand."""
+"""Audit: the security log, newest first, filtered by action, actor, outcome and time; one event in full below."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtCore import QDate, QDateTime, QTime, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QWidget,
+)
 
 from desktop.api import ApiClient
-from desktop.models.rows_model import Column, short_time
+from desktop.models.rows_model import Column
 from desktop.pages.list_page import ListPage
 
 OUTCOME_COLOURS = {"success": None, "failure": "#a4262c", "denied": "#b35c00"}
 PAGE_SIZE = 100
+TYPING_PAUSE_MS = 300  # filter once typing pauses, not on every key
+DETAILS_HEIGHT = 170
+DATE_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+
+
+def time_to_the_second(value: Any) -> str:
+    """'2026-11-26T07:20:32.44Z' -> '2026-11-26 07:20:32' in local time: events a second apart stay apart."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def rfc3339(moment: QDateTime) -> str:
+    """A date-time edit's local time as RFC 3339 with the local zone, as the API asks."""
+    return moment.toPython().astimezone().isoformat(timespec="seconds")
+
 
 COLUMNS = [
-    Column("Time", lambda e: short_time(e["at"])),
+    Column("Time", lambda e: time_to_the_second(e["at"])),
     Column("Actor", lambda e: e["actor_label"]),
     Column("Action", lambda e: e["action"]),
     Column("Target", lambda e: e["target"] or ""),
@@ -36,29 +63,63 @@ class AuditPage(ListPage):
     def __init__(self, api: ApiClient, parent: QWidget | None = None) -> None:
         super().__init__(api, COLUMNS, parent)
         self.action = QLineEdit()
-        self.action.setPlaceholderText("Action, or a prefix such as user.")
-        self.search = self.action  # Ctrl+F lands here, and it searches as one types
+        self.action.setPlaceholderText("Action starts with… e.g. user, auth.login")
+        self.search = self.action  # Ctrl+F lands here
         self.actor = QLineEdit()
         self.actor.setPlaceholderText("Actor contains…")
         self.outcome = QComboBox()
         for value, text in [("", "Any outcome"), ("success", "Success"), ("failure", "Failure"), ("denied", "Denied")]:
             self.outcome.addItem(text, value)
+        # Whole days by default (yesterday's start to tomorrow's): a range ticked hours later still ends after now.
+        self.since_on, self.since = self._moment_filter("From", -1)
+        self.until_on, self.until = self._moment_filter("Until", 1)
         apply = QPushButton("Filter")
         apply.clicked.connect(self.refresh)
+        self.typing = QTimer(self, singleShot=True, interval=TYPING_PAUSE_MS)
+        self.typing.timeout.connect(self.refresh)
         for line in (self.action, self.actor):
             line.returnPressed.connect(self.refresh)
+        # The action box is the page's search (ListPage debounces it); the actor box pauses here alike.
+        self.actor.textChanged.connect(self.typing.start)
+        self.outcome.currentIndexChanged.connect(self.refresh)
         filters = QHBoxLayout()
         filters.addWidget(self.action, 2)
         filters.addWidget(self.actor, 2)
         filters.addWidget(self.outcome, 1)
         filters.addWidget(apply)
+        dates = QHBoxLayout()
+        for check, edit in ((self.since_on, self.since), (self.until_on, self.until)):
+            dates.addWidget(check)
+            dates.addWidget(edit)
+        dates.addStretch(1)
         self.body.addLayout(filters)
+        self.body.addLayout(dates)
         self.add_table()
+        self.details = QPlainTextEdit()
+        self.details.setObjectName("eventDetails")
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("Select an event to see all of it.")
+        self.details.setFixedHeight(DETAILS_HEIGHT)
+        self.body.addWidget(self.details)
+        self.table.selectionModel().selectionChanged.connect(self._show_selected)
+        self.model.modelReset.connect(self._show_selected)
         self.older_button = QPushButton("Load older events")
         self.older_button.clicked.connect(self.load_older)
         self.body.addWidget(self.older_button)
         self.next_cursor: str | None = None
         self.older_button.setEnabled(False)
+
+    def _moment_filter(self, label: str, days: int) -> tuple[QCheckBox, QDateTimeEdit]:
+        """A checkbox that turns the filter on, and its date-time edit (off until ticked), at midnight days away."""
+        check = QCheckBox(label)
+        edit = QDateTimeEdit(QDateTime(QDate.currentDate().addDays(days), QTime(0, 0)))
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat(DATE_TIME_FORMAT)
+        edit.setEnabled(False)
+        check.toggled.connect(edit.setEnabled)
+        check.toggled.connect(lambda _on: self.refresh())
+        edit.editingFinished.connect(lambda: check.isChecked() and self.refresh())
+        return check, edit
 
     def _query(self, cursor: str | None = None) -> dict[str, str]:
         query = {"limit": str(PAGE_SIZE)}
@@ -67,6 +128,10 @@ class AuditPage(ListPage):
                 query[key] = value
         if self.outcome.currentData():
             query["outcome"] = str(self.outcome.currentData())
+        if self.since_on.isChecked():
+            query["since"] = rfc3339(self.since.dateTime())
+        if self.until_on.isChecked():
+            query["until"] = rfc3339(self.until.dateTime())
         if cursor:
             query["cursor"] = cursor
         return query
@@ -76,11 +141,16 @@ class AuditPage(ListPage):
 
     def refresh(self) -> None:
         """Load the newest page; older ones come on demand."""
+        self.typing.stop()
         self.api.get(self.path(), self._loaded, self._failed)
 
     def after_load(self, data: dict[str, Any]) -> None:
         self.next_cursor = data.get("next_cursor")
         self.older_button.setEnabled(bool(self.next_cursor))
+
+    def _show_selected(self, *_args: object) -> None:
+        event = self.selected()
+        self.details.setPlainText(json.dumps(event, indent=2, ensure_ascii=False) if event else "")
 
     def load_older(self) -> None:
         """Append the next page of older events."""

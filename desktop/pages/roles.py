@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from desktop.api import ApiClient, ApiError
 from desktop.widgets.confirm import confirm
@@ -14,6 +15,9 @@ from desktop.widgets.page_header import PageHeader
 
 EVERYTHING = "*"
 EVERYTHING_MEANS = "Everything, now and as new permissions arrive"
+PERMISSION_HEADER_WIDTH = 320  # longer descriptions are elided here, and shown whole in the tooltip and details
+BUILTIN_TINT = "#eef1f4"  # the grey of read-only cells
+BUILTIN_TEXT = "#6b7785"  # and of their column titles
 
 
 def holders(count: int) -> str:
@@ -22,8 +26,17 @@ def holders(count: int) -> str:
 
 
 def column_title(role: dict[str, Any]) -> str:
-    """'editor (built-in)' over '3 users'."""
-    return f"{role['name']}{' (built-in)' if role['builtin'] else ''}\n{holders(role['users'])}"
+    """'editor' over 'built-in, fixed · 3 users'; a custom role's name over its holders."""
+    if role["builtin"]:
+        return f"{role['name']}\nbuilt-in, fixed · {holders(role['users'])}"
+    return f"{role['name']}\n{holders(role['users'])}"
+
+
+def role_summary(role: dict[str, Any]) -> str:
+    """A role's name, whether it can be edited, and its description."""
+    state = "built-in, cannot be changed" if role["builtin"] else "custom, tick its boxes and save"
+    description = role.get("description") or "no description"
+    return f"{role['name']} ({state}, {holders(role['users'])}): {description}"
 
 
 class RolesPage(QWidget):
@@ -59,11 +72,19 @@ class RolesPage(QWidget):
         self.matrix.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.matrix.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectColumns)
         self.matrix.itemChanged.connect(self._edited)
+        self.matrix.verticalHeader().setMaximumWidth(PERMISSION_HEADER_WIDTH)
+        self.matrix.currentCellChanged.connect(lambda *_cells: self._show_details())
+        self.matrix.horizontalHeader().sectionClicked.connect(self._header_clicked)
+        self.details = QLabel()
+        self.details.setObjectName("roleDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(12)
         layout.addWidget(self.header)
         layout.addWidget(self.matrix, 1)
+        layout.addWidget(self.details)
         self.save_button.setEnabled(False)
 
     def start(self) -> None:
@@ -74,6 +95,7 @@ class RolesPage(QWidget):
         """Forget what was shown (signed out)."""
         self.matrix.clear()
         self.roles = []
+        self.details.clear()
 
     def refresh(self) -> None:
         """Load roles and the permission catalogue."""
@@ -94,34 +116,64 @@ class RolesPage(QWidget):
         self.matrix.clear()
         self.matrix.setRowCount(len(self.permissions))
         self.matrix.setColumnCount(len(self.roles))
-        self.matrix.setHorizontalHeaderLabels(
-            [
-                f"{role['name']}{' (built-in)' if role['builtin'] else ''}\n{holders(role['users'])}"
-                for role in self.roles
-            ]
-        )
-        self.matrix.setVerticalHeaderLabels(self.permissions)
+        for column, role in enumerate(self.roles):
+            header = QTableWidgetItem(column_title(role))
+            header.setToolTip(role_summary(role))
+            if role["builtin"]:
+                header.setForeground(QBrush(QColor(BUILTIN_TEXT)))
+            self.matrix.setHorizontalHeaderItem(column, header)
         for row, permission in enumerate(self.permissions):
-            description = EVERYTHING_MEANS if permission == EVERYTHING else self.describe(permission)
-            self.matrix.verticalHeaderItem(row).setToolTip(description)
+            description = self.describe(permission)
+            # The id and, under it, what it allows: a raw id alone means nothing to most administrators.
+            header = QTableWidgetItem(f"{permission}\n{description}")
+            header.setToolTip(f"{permission}: {description}")
+            self.matrix.setVerticalHeaderItem(row, header)
             for column, role in enumerate(self.roles):
-                item = QTableWidgetItem()
-                flags = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable
-                if not role["builtin"]:
-                    flags |= Qt.ItemFlag.ItemIsEnabled
-                item.setFlags(flags)
-                item.setCheckState(
-                    Qt.CheckState.Checked if permission in role["permissions"] else Qt.CheckState.Unchecked
-                )
-                item.setToolTip(f"{role['name']}: {description}")
-                self.matrix.setItem(row, column, item)
+                self.matrix.setItem(row, column, self._cell(role, permission, description))
         self.matrix.resizeColumnsToContents()
+        self.matrix.resizeRowsToContents()
         self.matrix.blockSignals(False)
+        self._show_details()
         self.save_button.setEnabled(False)
         self.loaded.emit()
 
+    @staticmethod
+    def _cell(role: dict[str, Any], permission: str, description: str) -> QTableWidgetItem:
+        item = QTableWidgetItem()
+        item.setCheckState(Qt.CheckState.Checked if permission in role["permissions"] else Qt.CheckState.Unchecked)
+        if role["builtin"]:
+            # Not enabled: Qt greys the box and ignores clicks; the tint and the tooltip say why.
+            item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable)
+            item.setBackground(QBrush(QColor(BUILTIN_TINT)))
+            item.setToolTip(f"{role['name']} is built-in and cannot be changed.\n{permission}: {description}")
+        else:
+            item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
+            item.setToolTip(f"{role['name']}: {description}")
+        return item
+
+    def _show_details(self) -> None:
+        """Describe the role (and permission) under the cursor, or the first role when none is."""
+        if not self.roles:
+            self.details.clear()
+            return
+        column = max(self.matrix.currentColumn(), 0)
+        role = self.roles[min(column, len(self.roles) - 1)]
+        text = role_summary(role)
+        row = self.matrix.currentRow()
+        if 0 <= row < len(self.permissions):
+            permission = self.permissions[row]
+            text += f"\n{permission}: {self.describe(permission)}"
+        self.details.setText(text)
+
+    def _header_clicked(self, column: int) -> None:
+        # Built-in cells are disabled, so a click on their header does not move the current cell: say it here.
+        if 0 <= column < len(self.roles):
+            self.details.setText(role_summary(self.roles[column]))
+
     def describe(self, permission: str) -> str:
         """What a permission allows, collection-scoped ones included."""
+        if permission == EVERYTHING:
+            return EVERYTHING_MEANS
         base, _, collection = permission.rpartition(":") if permission.count(":") == 2 else (permission, "", "")
         if collection:
             return f"{self.catalogue.get(base, base)}, in the collection {collection} only"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from PySide6.QtWidgets import QLineEdit, QWidget
+from PySide6.QtWidgets import QLineEdit, QMessageBox, QWidget
 
 from desktop.api import ApiClient
 from desktop.models.rows_model import Column, short_time
 from desktop.pages.list_page import ListPage
+from desktop.widgets.confirm import confirm
 from desktop.widgets.form_dialog import FormDialog, FormField
 
 COLUMNS = [
@@ -52,7 +53,7 @@ class UsersPage(ListPage):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda _index: self.edit_user())
         self._selection_changed()
-        self.dialog: FormDialog | None = None
+        self.dialog: FormDialog | QMessageBox | None = None
 
     def path(self) -> str:
         query = self.search.text().strip()
@@ -124,17 +125,28 @@ class UsersPage(ListPage):
         self._open(dialog)
 
     def toggle_active(self) -> None:
-        """Disable the selected user (their sessions end at once), or enable them again."""
+        """Disable the selected user after a confirmation (their sessions end at once), or enable them again."""
         user = self.selected()
         if user is None:
             return
-        body = {"is_active": not user["is_active"]}
+        if not user["is_active"]:
+            self._set_active(user, True)  # enabling gives access back and loses nothing: no question asked
+            return
+        self.dialog = confirm(
+            self,
+            "Disable user",
+            f"Disable {user['email']}? They are signed out at once and cannot sign in until enabled again.",
+            "Disable",
+            lambda: self._set_active(user, False),
+        )
+
+    def _set_active(self, user: dict[str, Any], active: bool) -> None:
         self.api.request(
             "PATCH",
             f"/api/v1/users/{user['id']}",
             lambda _d: self.refresh(),
             lambda e: self.header.show_error(self.explain(e)),
-            body=body,
+            body={"is_active": active},
         )
 
     def reset_password(self) -> None:
@@ -150,5 +162,6 @@ class UsersPage(ListPage):
             "Set password",
             lambda values: self._send(dialog, "POST", path, values),
             self,
+            destructive=True,
         )
         self._open(dialog)

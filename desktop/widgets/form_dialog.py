@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -15,13 +16,19 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.api import ApiError
+from desktop.widgets.confirm import mark_destructive
 
 FieldKind = Literal["text", "email", "password", "checks", "choice"]
+DESCRIBED_CHECKS_WIDTH = 680
+COLUMN_GAP = 16
+DESCRIBED_CHECKS_ROWS = 9  # rows shown before the list scrolls (the dialog can be enlarged for more)
 
 
 @dataclass
@@ -34,6 +41,36 @@ class FormField:
     value: Any = None
     options: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
     help: str = ""
+    details: dict[str, str] = field(default_factory=dict)  # checks: what each option means, shown beside it
+
+
+def described_checks(spec: FormField) -> QTreeWidget:
+    """Checkable options in one column, what each means in the next (wrapped, never cut off); it scrolls."""
+    tree = QTreeWidget()
+    tree.setObjectName(f"field_{spec.name}")
+    tree.setColumnCount(2)
+    tree.setHeaderLabels(["Name", "What it allows"])
+    tree.setRootIsDecorated(False)
+    tree.setWordWrap(True)
+    tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    tree.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    chosen = set(spec.value or [])
+    for value, text in spec.options:
+        description = spec.details.get(value, "")
+        item = QTreeWidgetItem([text, description])
+        item.setData(0, Qt.ItemDataRole.UserRole, value)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(0, Qt.CheckState.Checked if value in chosen else Qt.CheckState.Unchecked)
+        item.setToolTip(0, description)
+        item.setToolTip(1, description)
+        tree.addTopLevelItem(item)
+    tree.resizeColumnToContents(0)
+    tree.setColumnWidth(0, tree.columnWidth(0) + COLUMN_GAP)
+    tree.header().setStretchLastSection(True)
+    rows = min(max(len(spec.options), 2), DESCRIBED_CHECKS_ROWS)
+    row_height = max(tree.sizeHintForRow(0), 22)
+    tree.setMinimumHeight(row_height * rows + tree.header().sizeHint().height() + 2 * tree.frameWidth())
+    return tree
 
 
 class FormDialog(QDialog):
@@ -49,12 +86,16 @@ class FormDialog(QDialog):
         submit_label: str,
         on_submit: Callable[[dict[str, Any]], None],
         parent: QWidget | None = None,
+        *,
+        destructive: bool = False,
     ) -> None:
+        """destructive: the submit button is red, Cancel is the default, and Return in a field does not submit."""
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setObjectName("formDialog")
         self.setMinimumWidth(440)
         self.on_submit = on_submit
+        self.destructive = destructive
         self.inputs: dict[str, QWidget] = {}
         self.field_errors: dict[str, QLabel] = {}
         self.fields = {f.name: f for f in fields}
@@ -76,7 +117,8 @@ class FormDialog(QDialog):
             widget = self._make_input(spec)
             label.setBuddy(widget)
             layout.addWidget(label)
-            layout.addWidget(widget)
+            # A long list takes the dialog's spare height, so enlarging the dialog shows more of it.
+            layout.addWidget(widget, 1 if isinstance(widget, QTreeWidget) else 0)
             if spec.help:
                 hint = QLabel(spec.help)
                 hint.setObjectName("fieldHelp")
@@ -99,11 +141,17 @@ class FormDialog(QDialog):
         self.submit_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.submit_button.setText(submit_label)
         self.submit_button.setObjectName("primary")
+        if destructive:
+            mark_destructive(self.submit_button)
+            self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setDefault(True)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
 
     def _make_input(self, spec: FormField) -> QWidget:
+        if spec.kind == "checks" and spec.details:
+            self.setMinimumWidth(DESCRIBED_CHECKS_WIDTH)
+            return described_checks(spec)
         if spec.kind == "checks":
             checks = QListWidget()
             checks.setObjectName(f"field_{spec.name}")
@@ -132,7 +180,8 @@ class FormDialog(QDialog):
             line.setEchoMode(QLineEdit.EchoMode.Password)
         if spec.value:
             line.setText(str(spec.value))
-        line.returnPressed.connect(self.submit)
+        if not self.destructive:
+            line.returnPressed.connect(self.submit)
         return line
 
     def set_value(self, name: str, value: Any) -> None:
@@ -147,6 +196,11 @@ class FormDialog(QDialog):
                 item = widget.item(row)
                 checked = item.data(Qt.ItemDataRole.UserRole) in set(value)
                 item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        elif isinstance(widget, QTreeWidget):
+            for row in range(widget.topLevelItemCount()):
+                tree_item = widget.topLevelItem(row)
+                checked = tree_item.data(0, Qt.ItemDataRole.UserRole) in set(value)
+                tree_item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
 
     def values(self) -> dict[str, Any]:
         """Every field's current value."""
@@ -161,6 +215,13 @@ class FormDialog(QDialog):
                     widget.item(row).data(Qt.ItemDataRole.UserRole)
                     for row in range(widget.count())
                     if widget.item(row).checkState() == Qt.CheckState.Checked
+                ]
+            elif isinstance(widget, QTreeWidget):
+                items = [widget.topLevelItem(row) for row in range(widget.topLevelItemCount())]
+                result[name] = [
+                    item.data(0, Qt.ItemDataRole.UserRole)
+                    for item in items
+                    if item.checkState(0) == Qt.CheckState.Checked
                 ]
         return result
 

@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.app import Console
 from desktop.pages.api_keys import SecretDialog
+from desktop.widgets.confirm import destructive_button
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.desktop.conftest import sign_in_through_dialog
 
@@ -142,7 +143,7 @@ def test_create_a_user_and_an_api_key_through_the_pages_and_the_key_works(qtbot:
     console.api_keys.revoke()
     box = console.api_keys.dialog
     with qtbot.waitSignal(console.api_keys.loaded, timeout=API_TIMEOUT_MS):
-        box.button(box.StandardButton.Yes).click()
+        destructive_button(box).click()
     assert httpx.get(f"{url}/api/v1/system", headers={"X-API-Key": key}, timeout=10).status_code == 401
 
 

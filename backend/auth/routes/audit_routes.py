@@ -82,7 +82,9 @@ class AuditController(Controller):
         action: Annotated[
             str | None,
             Parameter(
-                max_length=64, description="An action, or a prefix ending in '.'", schema_extra=optional_string()
+                max_length=64,
+                description="The start of an action: 'user', 'user.' or 'auth.login'",
+                schema_extra=optional_string(),
             ),
         ] = None,
         actor: Annotated[
