@@ -33,8 +33,12 @@ class BackendProcess:
         )
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.stderr_lines: list[str] = []
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
         self.url = ""
 
     def _read_stdout(self) -> None:
@@ -66,7 +70,10 @@ class BackendProcess:
         """Send the signal and return the exit code."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        return self.process.wait(timeout=timeout)
+        code = self.process.wait(timeout=timeout)
+        for reader in self._readers:  # the pipes' last lines, read before anyone looks at them
+            reader.join(timeout=timeout)
+        return code
 
     def kill(self) -> None:
         """Kill it if it is still running."""

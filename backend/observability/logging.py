@@ -48,6 +48,12 @@ class OwnerOnlyRotatingFileHandler(logging.handlers.RotatingFileHandler):
         os.chmod(self.baseFilename, LOG_FILE_MODE)  # a file left by an older version may be looser
         return stream
 
+    def shouldRollover(self, record: logging.LogRecord) -> bool:  # noqa: N802 (logging's name)
+        """Roll once the file has passed maxBytes (the stdlib formats every record twice to decide beforehand)."""
+        if self.stream is None:
+            self.stream = self._open()
+        return 0 < self.maxBytes <= self.stream.tell()
+
 
 def configure_logging(level: str = "INFO", log_dir: Path | None = None, drivers_level: str = "WARNING") -> None:
     """Route structlog and the standard library's loggers to stderr and the log file."""

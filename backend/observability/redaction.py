@@ -49,8 +49,15 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Every pattern above needs one of these words: one search rules out most text (an access line's path,
+# ids, times) before six substitutions run; it halved /health's throughput at INFO without this.
+_MIGHT_HOLD_A_SECRET = re.compile(r"(?i)\$argon2|opk_|eyJ|bearer|password|passphrase|secret|token|api_key")
+
+
 def redact_text(text: str) -> str:
     """text with every secret it visibly holds masked."""
+    if not _MIGHT_HOLD_A_SECRET.search(text):
+        return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
