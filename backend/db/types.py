@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -45,3 +46,33 @@ def utc_range_problem(moment: datetime) -> str | None:
 def utc_now() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)
+
+
+class PortableJson(TypeDecorator[Any]):
+    """JSON kept as text on SQLite (a column declared JSON gets numeric affinity there: '123' would
+    come back as 123) and as JSONB on PostgreSQL."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return json.loads(value)
+
+
+def code_point_text() -> TypeEngine[str]:
+    """Text that compares by code point on every engine (SQLite's BINARY; PostgreSQL's "C" collation)."""
+    return Text().with_variant(Text(collation="C"), "postgresql")
