@@ -31,9 +31,13 @@ from backend.auth.routes.user_routes import UserController
 from backend.auth.tokens import derive_key
 from backend.body_errors import handle_invalid_input
 from backend.cache import Cache
+from backend.collections.catalog import CollectionCatalog
+from backend.collections.routes import CollectionController
+from backend.collections.service import CollectionService
 from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
+from backend.db.paging import CursorCodec
 from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
 from backend.head_requests import HeadAsGetMiddleware, with_head
 from backend.host_check import HostCheckMiddleware
@@ -116,6 +120,11 @@ def create_app(settings: Settings) -> Litestar:
         app.state.cache = Cache(settings.paths.cache)
         app.state.identity = Identity.open(db, secret, settings.paths)
         await app.state.identity.directory.load_revocations()
+        app.state.catalog = CollectionCatalog(db)
+        await app.state.catalog.load()
+        app.state.collections = CollectionService(
+            db, app.state.catalog, app.state.identity.audit, CursorCodec(derive_key(secret, "cursor"))
+        )
         await app.state.identity.hasher.prepare()
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
@@ -140,6 +149,7 @@ def create_app(settings: Settings) -> Litestar:
             PermissionController,
             ApiKeyController,
             AuditController,
+            CollectionController,
             api_docs_assets(),
         ],
         # Authentication first, so the rate limit counts per principal; then the guard checks each route's declaration.

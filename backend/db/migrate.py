@@ -40,6 +40,16 @@ class MigrationResult:
         return self.from_revision != self.to_revision
 
 
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Autogenerate's filter: collection tables (c_<name>) and their indexes belong to the collections service."""
+    if type_ == "table":
+        return not (name or "").startswith("c_")
+    if type_ in {"index", "unique_constraint", "column"}:
+        table = getattr(obj, "table", None)
+        return not (getattr(table, "name", "") or "").startswith("c_")
+    return True
+
+
 def alembic_config() -> Config:
     """An Alembic config pointing at the bundled migrations (no ini file needed)."""
     config = Config()

@@ -7,15 +7,12 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 import backend.auth.models
+import backend.collections.models
 import backend.observability.audit_models
 import backend.system.models  # noqa: F401
 from backend.db.base import Base
+from backend.db.migrate import include_object
 from backend.db.sqlite import configure_sqlite_engine
-
-
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Leave collection tables (c_<name>) to the collections service, not autogenerate."""
-    return not (type_ == "table" and name is not None and name.startswith("c_"))
 
 
 def run_migrations(connection: object) -> None:

@@ -105,3 +105,28 @@ def test_migrations_create_exactly_the_models_tables(tmp_path: Path) -> None:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_autogenerate_leaves_collection_tables_alone(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    import backend.db.migrations.env_models  # noqa: F401  (registers every model)
+    from backend.collections.definition import CollectionDef, FieldDef, FieldType, new_field_id
+    from backend.collections.tables import record_table
+    from backend.db.base import Base
+
+    paths = DataDir(tmp_path).ensure()
+    upgrade_database(paths)
+    engine = create_engine(f"sqlite:///{paths.database}")
+    sites = CollectionDef("c1", "sites", (FieldDef(new_field_id(), "code", FieldType.TEXT, unique=True),))
+    record_table(sites).create(engine)
+    with engine.connect() as connection:
+        unfiltered = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        filtered = compare_metadata(
+            MigrationContext.configure(connection, opts={"include_object": migrate.include_object}), Base.metadata
+        )
+    engine.dispose()
+    assert any(diff[0] == "remove_table" and diff[1].name == "c_sites" for diff in unfiltered)  # the filter matters
+    assert filtered == []
