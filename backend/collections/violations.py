@@ -72,6 +72,12 @@ def value_problem(spec: FieldDef, value: Any) -> str | None:
     return None
 
 
+def _checker(before: FieldDef, after: FieldDef) -> Callable[[Any], str | None]:
+    """A check of old stored values against the new field, taking them as the retype would convert them."""
+    to_list = after.type is FieldType.SELECT and after.multiple and not before.holds_json
+    return lambda value: value_problem(after, [value] if to_list else value)
+
+
 def _live(table: Table) -> ColumnElement[bool]:
     return ~table.c._deleted
 
@@ -197,7 +203,7 @@ async def find_violations(connection: AsyncConnection, plan: SchemaPlan) -> list
                 after,
                 path,
                 "{count} records hold values this field would not accept",
-                await _scan(connection, table, column, lambda value, spec=after: value_problem(spec, value)),
+                await _scan(connection, table, column, _checker(before, after)),
             )
         elif before.constraints != after.constraints or retyped:
             same_kind = before.type == after.type or (before.type in NUMERIC and after.type in NUMERIC)
