@@ -1,4 +1,4 @@
-"""`python -m tests.bench [http|auth|exe|crash] [options]`: HTTP, identity, the executable (the default three), crashes."""
+"""`python -m tests.bench [http|auth|exe|crash] [options]`: HTTP, identity, the executable (default), crashes."""
 
 import sys
 
