@@ -14,12 +14,18 @@ from sqlalchemy import ColumnElement, MetaData, Table, insert, literal, null, se
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, DropTable
 
-from backend.collections.definition import CollectionDef
+from backend.collections.definition import CollectionDef, FieldDef
 from backend.collections.retypes import converted
 from backend.collections.schema_changes import SchemaPlan
 from backend.collections.tables import SYSTEM_COLUMNS, column_type, record_table
+from backend.collections.values import check_value
 
 REBUILD_SUFFIX = "__rebuild"
+
+
+def stored_default(spec: FieldDef) -> Any:
+    """The field's default as its column keeps it (a date default is a date, not its ISO text)."""
+    return check_value(spec, spec.default)[0]
 
 
 def _quote(connection: AsyncConnection, name: str) -> str:
@@ -67,7 +73,7 @@ async def _alter(connection: AsyncConnection, plan: SchemaPlan) -> None:
         await connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {_quote(connection, spec.name)} {sql_type}"))
         if spec.default is not None:
             column = new_table.c[spec.name]
-            await connection.execute(update(new_table).values({column: literal(spec.default, column.type)}))
+            await connection.execute(update(new_table).values({column: literal(stored_default(spec), column.type)}))
     for _before, after, rule in plan.retyped:
         if rule.convert is not None:  # same SQL type, other stored form (a select's value becomes a list)
             column = new_table.c[after.name]
@@ -84,7 +90,7 @@ def _copied(plan: SchemaPlan, old_table: Table, new_table: Table) -> list[Column
         before = plan.old.field_by_id(spec.id)
         if before is None:
             column = new_table.c[spec.name]
-            values.append(literal(spec.default, column.type) if spec.default is not None else null())
+            values.append(literal(stored_default(spec), column.type) if spec.default is not None else null())
         elif spec.id in rules:
             values.append(converted(rules[spec.id], old_table.c[before.name]))
         else:

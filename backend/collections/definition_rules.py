@@ -17,6 +17,7 @@ from backend.collections.definition import (
     FieldType,
     field_name_problem,
 )
+from backend.collections.values import check_value
 from backend.errors import FieldError
 
 MAX_PATTERN_LENGTH = 500
@@ -82,29 +83,9 @@ def _constraint_errors(at: str, spec: FieldDef) -> list[FieldError]:
 
 
 def default_problem(spec: FieldDef, value: Any) -> str | None:
-    """Why value cannot be the field's default (by type, options and limits), or None."""
-    if value is None:
-        return None
-    match spec.type:
-        case FieldType.INTEGER:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        case FieldType.NUMBER:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        case FieldType.BOOLEAN:
-            ok = isinstance(value, bool)
-        case FieldType.DATE | FieldType.DATETIME:
-            ok = _parse_moment(spec.type, value) is not None
-        case FieldType.SELECT if spec.multiple:
-            ok = isinstance(value, list) and all(isinstance(v, str) and v in spec.options for v in value)
-        case FieldType.SELECT:
-            ok = isinstance(value, str) and value in spec.options
-        case FieldType.JSON:
-            ok = True
-        case _:
-            ok = isinstance(value, str)
-    if not ok:
-        return f"is not a valid {spec.type.value} value for this field"
-    return None
+    """Why value cannot be the field's default (its type, options and limits), or None."""
+    problem = check_value(spec, value)[1]
+    return f"is not a valid default: {problem}" if problem else None
 
 
 def field_errors(index: int, spec: FieldDef, known_collections: set[str]) -> list[FieldError]:

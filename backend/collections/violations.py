@@ -6,11 +6,9 @@ no record slips in between the check and the change. Tombstones are not checked:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Table, Text, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,11 +18,11 @@ from backend.collections.definition_rules import MOMENTS, NUMERIC, TEXTUAL, boun
 from backend.collections.retypes import TEXT_LIKE
 from backend.collections.schema_changes import SchemaPlan
 from backend.collections.tables import record_table
+from backend.collections.values import check_value
 from backend.errors import FieldError
 
 SAMPLE_IDS = 5
 SCAN_BATCH = 2000
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -45,31 +43,8 @@ class Violation:
 
 
 def value_problem(spec: FieldDef, value: Any) -> str | None:
-    """Why a stored value does not fit spec (type, options, text limits), or None."""
-    if spec.type is FieldType.SELECT:
-        chosen = value if spec.multiple and isinstance(value, list) else [value]
-        if spec.multiple and not isinstance(value, list):
-            return "is not a list of options"
-        if any(choice not in spec.options for choice in chosen):
-            return "is not one of the options"
-        return None
-    if spec.type in TEXTUAL:
-        if not isinstance(value, str):
-            return "is not text"
-        if spec.type is FieldType.EMAIL and not _EMAIL.match(value):
-            return "is not an email address"
-        if spec.type is FieldType.URL:
-            parts = urlsplit(value)
-            if parts.scheme not in {"http", "https"} or not parts.netloc:
-                return "is not an http(s) URL"
-        limits = spec.constraints
-        if limits.min_length is not None and len(value) < limits.min_length:
-            return "is too short"
-        if limits.max_length is not None and len(value) > limits.max_length:
-            return "is too long"
-        if limits.pattern is not None and not re.search(limits.pattern, value):
-            return "does not match the pattern"
-    return None
+    """Why a stored value does not fit spec (type, options, text limits), or None: values.check_value's answer."""
+    return check_value(spec, value)[1]
 
 
 def _checker(before: FieldDef, after: FieldDef) -> Callable[[Any], str | None]:

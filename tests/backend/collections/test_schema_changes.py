@@ -268,3 +268,11 @@ async def test_the_catalog_follows_changes_and_compiles_once_per_version(service
     assert "note" in second.c
     await service.delete(ACTOR, "sites")
     assert heard == [("sites", 1), ("sites", 2), ("sites", None)]
+
+
+async def test_an_added_date_field_fills_in_its_default_as_a_date(service: CollectionService, sql: Engine) -> None:
+    sites = await make(service, text_field("code"))
+    [record] = put_rows(sql, sites, [{"code": "A"}])
+    opened = FieldDef("", "opened", FieldType.DATE, default="2026-05-01")
+    changed = await change(service, sites, *sites.fields, opened)
+    assert str(read_rows(sql, changed)[record]["opened"]) == "2026-05-01"
