@@ -85,6 +85,20 @@ CONFIG: dict[str, object] = {
         refuses("/api/v1/roles", "GET", "400", why=CURSOR),
         refuses("/api/v1/api-keys", "GET", "400", why=CURSOR),
         refuses("/api/v1/auth/login", "POST", "429", why="failed sign-ins are throttled per account and client"),
+        refuses("/api/v1/collections", "GET", "400", why=CURSOR),
+        refuses(
+            "/api/v1/collections",
+            "POST",
+            "422",
+            why="fields are checked as a whole: system names, options only on selects, relations to existing "
+            "collections, limits that fit the type, defaults that pass the field's rules",
+        ),
+        refuses(
+            "/api/v1/collections/{name}",
+            "PATCH",
+            "422",
+            why="as for POST, and a field id must be one of the collection's fields",
+        ),
     ],
 }
 
