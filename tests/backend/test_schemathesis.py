@@ -106,6 +106,8 @@ CONFIG: dict[str, object] = {
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+# Every operation runs within this one test: the default 300 s is too short for ~30 operations on a loaded machine.
+@pytest.mark.timeout(1200)
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
