@@ -252,21 +252,21 @@ def refusal(text: str) -> FilterError | None:
     return None
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(st.text(max_size=200))
 def test_arbitrary_text_parses_or_raises_filter_error(text: str) -> None:
     error = refusal(text)
     assert error is None or (error.position is not None and 0 <= error.position <= len(text))
 
 
-@settings(max_examples=600)
+@settings(max_examples=600, deadline=None)
 @given(st.lists(TOKENS, max_size=60).map(" ".join))
 def test_token_soups_parse_or_raise_filter_error(text: str) -> None:
     error = refusal(text)
     assert error is None or (error.position is not None and 0 <= error.position <= len(text))
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(TOKENS, min_size=1, max_size=30).map("".join), st.integers(min_value=1, max_value=200))
 def test_long_and_deep_soups_raise_only_filter_error(piece: str, repeat: int) -> None:
     text = (piece * repeat)[: MAX_FILTER_LENGTH + 10]
