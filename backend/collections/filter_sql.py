@@ -58,6 +58,10 @@ class FilterColumn:
     type: str  # "text","integer","number","boolean","date","datetime","email","url","select","json","relation"
     multiple: bool = False  # a select with several values, kept as a JSON array in a text column
 
+    def __post_init__(self) -> None:
+        if self.type not in _CONVERTERS:
+            raise ValueError(f"no filter semantics for field type {self.type!r}")
+
 
 def compile_filter(text: str, columns: Mapping[str, FilterColumn]) -> ColumnElement[bool]:
     """The SQL condition of a filter over the given fields (true for blank text); FilterError if it is not one."""
@@ -156,7 +160,9 @@ def _value(field: str, spec: FilterColumn, literal_: Literal) -> Any:
     except ValueError as refusal:  # the right kind of literal, but not a valid value (a date that is not one)
         raise FilterError(str(refusal), position=literal_.position) from None
     if converted is None:
-        raise FilterError(f"{field} is a {spec.type} field: {_EXPECTED[spec.type]}", position=literal_.position)
+        article = "an" if spec.type[0] in "aeiou" else "a"
+        message = f"{field} is {article} {spec.type} field: {_EXPECTED[spec.type]}"
+        raise FilterError(message, position=literal_.position)
     if isinstance(converted, date) and _binds_text(spec.column):
         return converted.isoformat()
     return converted

@@ -234,7 +234,7 @@ def test_negation_selects_exactly_the_other_rows(engine: sa.Engine, text: str, _
     [
         ("nope = 1", 0, "unknown field 'nope'"),
         ("status = 'open' && Status = 'x'", 19, "unknown field 'Status'"),
-        ("count > 'abc'", 8, "count is a integer field: compare it with a whole number"),
+        ("count > 'abc'", 8, "count is an integer field: compare it with a whole number"),
         ("count = 2.5", 8, "whole number"),
         ("count = true", 8, "whole number"),
         ("price = '1'", 8, "number"),
@@ -268,6 +268,11 @@ def test_refusals_name_the_position(text: str, position: int, words: str) -> Non
     assert words in caught.value.message
     assert caught.value.errors[0].field == "filter"
     assert caught.value.extra == {"position": position}
+
+
+def test_a_field_type_without_semantics_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="no filter semantics for field type 'txt'"):
+        FilterColumn(things.c.name, "txt")
 
 
 def test_the_compiled_statement_is_parameterised(engine: sa.Engine) -> None:
