@@ -22,6 +22,7 @@ many pushed changes were pruned; the start-up read is one scan of the unpushed c
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -30,10 +31,11 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Row, case, func, literal, null, select, text, update
+from sqlalchemy import Row, bindparam, case, func, literal, null, select, text, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from backend.db.engine import Database
 from backend.db.ids import new_id
@@ -59,6 +61,20 @@ _RETURNED = (
     _changes.c.hlc,
     _changes.c.pushed,
     _changes.c.created_at,
+)
+
+
+_INSERTED = (
+    "change_id",
+    "collection_id",
+    "collection",
+    "record_id",
+    "op",
+    "fields",
+    "schema_version",
+    "base_version",
+    "hlc",
+    "created_at",
 )
 
 
@@ -93,6 +109,39 @@ class Change:
 
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+@functools.lru_cache(maxsize=512)
+def _append_statement(op: str, field_count: int) -> ReturningInsert[Any]:
+    """The one upsert an append runs, built once per (op, number of fields); values arrive as parameters."""
+    statement = insert(_changes).values({name: bindparam(name, type_=_changes.c[name].type) for name in _INSERTED})
+    excluded = statement.excluded
+    # A NULL op fails the NOT NULL constraint: the one statement refuses what cannot coalesce.
+    if op == "insert":
+        coalesced_op: Any = null()
+    elif op == "delete":
+        coalesced_op = literal("delete")
+    else:
+        coalesced_op = case((_changes.c.op == "delete", null()), else_=_changes.c.op)
+    if op == "delete":
+        coalesced_fields: Any = literal("{}")
+    elif field_count == 0:
+        coalesced_fields = _changes.c.fields
+    else:
+        # json_set keeps a field set to null (json_patch would drop it); json() makes each value JSON, not text.
+        pairs = ((bindparam(f"path_{n}"), func.json(bindparam(f"value_{n}"))) for n in range(field_count))
+        coalesced_fields = func.json_set(_changes.c.fields, *chain.from_iterable(pairs))
+    return statement.on_conflict_do_update(
+        index_elements=[_changes.c.collection_id, _changes.c.record_id],
+        index_where=text("NOT pushed"),
+        set_={
+            "op": coalesced_op,
+            "fields": coalesced_fields,
+            "collection": excluded.collection,
+            "schema_version": excluded.schema_version,
+            "hlc": excluded.hlc,
+        },
+    ).returning(*_RETURNED)
 
 
 async def seed_reading(session: AsyncSession) -> Hlc | None:
@@ -145,32 +194,23 @@ class ChangeLog:
             if not FIELD_ID_PATTERN.fullmatch(field_id):
                 raise ValueError(f"not a field id: {field_id!r}")
         reading = hlc or self.clock.tick()
-        statement = insert(_changes).values(
-            change_id=new_id(),
-            collection_id=collection_id,
-            collection=collection,
-            record_id=record_id,
-            op=op,
-            fields=_json(dict(fields)),
-            schema_version=schema_version,
-            base_version=base_version,
-            hlc=str(reading),
-            pushed=False,
-            created_at=utc_now(),
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[_changes.c.collection_id, _changes.c.record_id],
-            index_where=text("NOT pushed"),
-            set_={
-                "op": self._coalesced_op(op),
-                "fields": self._coalesced_fields(op, fields),
-                "collection": statement.excluded.collection,
-                "schema_version": statement.excluded.schema_version,
-                "hlc": statement.excluded.hlc,
-            },
-        ).returning(*_RETURNED)
+        params: dict[str, Any] = {
+            "change_id": new_id(),
+            "collection_id": collection_id,
+            "collection": collection,
+            "record_id": record_id,
+            "op": op,
+            "fields": _json(dict(fields)),
+            "schema_version": schema_version,
+            "base_version": base_version,
+            "hlc": str(reading),
+            "created_at": utc_now(),
+        }
+        for n, (field_id, value) in enumerate(fields.items()):
+            params[f"path_{n}"] = f'$."{field_id}"'
+            params[f"value_{n}"] = _json(value)
         try:
-            row = (await session.execute(statement)).one()
+            row = (await session.execute(_append_statement(op, len(fields)), params)).one()
         except IntegrityError as error:
             if "changes.op" not in str(error.orig):
                 raise
@@ -179,25 +219,6 @@ class ChangeLog:
                 " (nothing follows a delete, and an insert never follows a change)"
             ) from None
         return Change.from_row(row)
-
-    @staticmethod
-    def _coalesced_op(op: str) -> Any:
-        # A NULL op fails the NOT NULL constraint: the one statement refuses what cannot coalesce.
-        if op == "insert":
-            return null()
-        if op == "delete":
-            return literal("delete")
-        return case((_changes.c.op == "delete", null()), else_=_changes.c.op)
-
-    @staticmethod
-    def _coalesced_fields(op: str, fields: Mapping[str, Any]) -> Any:
-        if op == "delete":
-            return literal("{}")
-        if not fields:
-            return _changes.c.fields
-        # json_set keeps a field set to null (json_patch would remove it); json() makes each value JSON, not text.
-        pairs = ((literal(f'$."{field_id}"'), func.json(literal(_json(value)))) for field_id, value in fields.items())
-        return func.json_set(_changes.c.fields, *chain.from_iterable(pairs))
 
     async def pending(self, session: AsyncSession, after_seq: int = 0, limit: int = 500) -> list[Change]:
         """Changes after after_seq (the server's acknowledged seq) in seq order, pushed-but-unacknowledged too."""
