@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Awaitable, Callable
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, text
 
+from backend.datadir import DataDir
 from backend.db.engine import Database
+from backend.db.migrate import upgrade_database
 from backend.sync.changes import Change, ChangeLog, InvalidChange
 
 T = TypeVar("T")
@@ -311,3 +317,69 @@ def test_json_values_keep_their_types(database_path: Path) -> None:
     assert merged.fields == values
     assert pending[0].fields == values
     assert [type(value) for value in pending[0].fields.values()] == [type(value) for value in values.values()]
+
+
+# One step of a history: ("edit", record, op, fields, base_version) or ("push",).
+edits = st.tuples(
+    st.just("edit"),
+    st.sampled_from(["r1", "r2", "r3"]),
+    st.sampled_from(["insert", "update", "delete"]),
+    st.dictionaries(st.sampled_from(["fa", "fb", "fc"]), st.none() | st.integers(-3, 3) | st.text(max_size=3)),
+    st.integers(0, 9),
+)
+histories = st.lists(st.one_of(edits, st.just(("push",))), max_size=25)
+
+
+def expected_log(history: list[tuple[Any, ...]]) -> list[tuple[str, str, dict[str, Any], int, bool]]:
+    """What the documented rules say the log holds after history: (record, op, fields, base_version, pushed)."""
+    log: list[list[Any]] = []
+    unpushed: dict[str, list[Any]] = {}
+    for step in history:
+        if step[0] == "push":
+            for change in unpushed.values():
+                change[4] = True
+            unpushed.clear()
+            continue
+        _, record, op, fields, base_version = step
+        change = unpushed.get(record)
+        if change is None:
+            change = [record, op, {} if op == "delete" else dict(fields), base_version, False]
+            unpushed[record] = change
+            log.append(change)
+        elif op == "insert" or (change[1] == "delete" and op != "delete"):
+            continue  # refused: InvalidChange
+        elif op == "delete":
+            change[1], change[2] = "delete", {}
+        else:
+            change[2].update(fields)
+    return [tuple(change) for change in log]  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated database file to copy for each generated history."""
+    paths = DataDir(tmp_path_factory.mktemp("template") / "data").ensure()
+    upgrade_database(paths)
+    return paths.database
+
+
+@settings(max_examples=25, deadline=None)
+@given(histories)
+def test_any_history_ends_as_the_coalescing_rules_say(template_database: Path, history: list[tuple[Any, ...]]) -> None:
+    async def scenario(db: Database, log: ChangeLog) -> list[Change]:
+        for step in history:
+            if step[0] == "push":
+                async with db.write() as session:
+                    await log.mark_pushed(session, [change.seq for change in await log.pending(session)])
+                continue
+            _, record, op, fields, base_version = step
+            with suppress(InvalidChange):
+                await edit(db, log, record, op, fields, base_version)
+        async with db.read() as session:
+            return await log.pending(session, limit=1_000)
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "outpost.db"
+        shutil.copyfile(template_database, path)
+        changes = with_log(path, scenario)
+    assert [(c.record_id, c.op, c.fields, c.base_version, c.pushed) for c in changes] == expected_log(history)
