@@ -1,4 +1,9 @@
-"""The node's change log (outbox): every local record write appends here, in its own transaction.
+"""The node's change log (outbox): every local record write appends here, inside that write's transaction.
+
+seq (AUTOINCREMENT) grows with every new change and is never handed out again once committed, even after
+the changes holding it are deleted; gaps are normal (a coalescing upsert burns the seq SQLite allotted
+before it met the conflict). The clock ticks inside the writer's transaction, so new changes' hlc grows
+with their seq.
 
 Coalescing: a record has at most one unpushed change (a partial unique index says so), and a later edit
 merges into it with one upsert statement: fields merged by field id, seq, change_id and the FIRST
@@ -17,7 +22,9 @@ change (a coalesced change's hlc moves forward, so the newest seq does not hold 
 carried by a push, and `mark_pushed` raises the high-water mark in sync_state to the clock's reading in
 the same transaction. A pull that observes remote readings calls `save_clock` in its transaction. So at
 start, max(high-water mark, max hlc of unpushed changes) bounds every reading ever committed, however
-many pushed changes were pruned; the start-up read is one scan of the unpushed changes.
+many pushed changes were pruned; the start-up read is one walk of the unpushed changes (~3 µs each
+measured: 100 000 unpushed changes, 0.3 s). An index on hlc would make that read O(log n) at the price of
+one more b-tree entry per append: the write path matters more.
 """
 
 from __future__ import annotations
@@ -62,8 +69,6 @@ _RETURNED = (
     _changes.c.pushed,
     _changes.c.created_at,
 )
-
-
 _INSERTED = (
     "change_id",
     "collection_id",
