@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QWidget
 from desktop.api import ApiClient
 from desktop.pages.api_keys import ApiKeysPage
 from desktop.pages.audit import AuditPage
+from desktop.pages.collections import CollectionsPage
 from desktop.pages.dashboard import DashboardPage
+from desktop.pages.records import RecordsPage
 from desktop.pages.roles import RolesPage
 from desktop.pages.users import UsersPage
 
@@ -27,8 +29,10 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboard", DashboardPage.title, DashboardPage, "Ctrl+1"),
-    PageSpec("users", UsersPage.title, UsersPage, "Ctrl+2"),
-    PageSpec("roles", RolesPage.title, RolesPage, "Ctrl+3"),
-    PageSpec("api_keys", ApiKeysPage.title, ApiKeysPage, "Ctrl+4"),
-    PageSpec("audit", AuditPage.title, AuditPage, "Ctrl+5"),
+    PageSpec("collections", CollectionsPage.title, CollectionsPage, "Ctrl+2"),
+    PageSpec("records", RecordsPage.title, RecordsPage, "Ctrl+3"),
+    PageSpec("users", UsersPage.title, UsersPage, "Ctrl+4"),
+    PageSpec("roles", RolesPage.title, RolesPage, "Ctrl+5"),
+    PageSpec("api_keys", ApiKeysPage.title, ApiKeysPage, "Ctrl+6"),
+    PageSpec("audit", AuditPage.title, AuditPage, "Ctrl+7"),
 )
