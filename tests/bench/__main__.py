@@ -2,7 +2,7 @@
 
 import sys
 
-from tests.bench import auth_bench, contains_bench, crash_bench, exe_bench, http_bench
+from tests.bench import auth_bench, contains_bench, crash_bench, exe_bench, grid_bench, http_bench
 
 SUITES = {
     "http": http_bench.main,
@@ -10,6 +10,7 @@ SUITES = {
     "exe": exe_bench.main,
     "crash": crash_bench.main,
     "contains": contains_bench.main,
+    "grid": grid_bench.main,
 }
 DEFAULT = ("http", "auth", "exe")
 
