@@ -14,7 +14,6 @@ from litestar.di import Provide
 from litestar.exceptions import TooManyRequestsException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute
-from litestar.stores.memory import MemoryStore
 from litestar.types import ASGIApp
 
 from backend import __version__
@@ -146,7 +145,6 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[auth.middleware, rate_limit.middleware],
         plugins=[StrictStructSchemaPlugin()],
         guards=[authorize],
-        stores={"rate_limit": MemoryStore()},
         lifespan=[open_stores],
         state=State({"settings": settings}),
         dependencies={
