@@ -33,6 +33,7 @@ from backend.cache import Cache
 from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
+from backend.db.overload import WriterBusy, handle_writer_busy
 from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
 from backend.head_requests import HeadAsGetMiddleware, with_head
 from backend.host_check import HostCheckMiddleware
@@ -109,7 +110,9 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def open_stores(app: Litestar) -> AsyncIterator[None]:
-        db = Database(settings.paths.database, synchronous=settings.sqlite_synchronous)
+        db = Database(
+            settings.paths.database, synchronous=settings.sqlite_synchronous, writer_wait_s=settings.writer_wait_s
+        )
         app.state.db = db
         app.state.queue = JobQueue(settings.paths.queue)
         app.state.cache = Cache(settings.paths.cache)
@@ -158,6 +161,7 @@ def create_app(settings: Settings) -> Litestar:
             **EXCEPTION_HANDLERS,
             TooManyRequestsException: handle_rate_limited,
             ValidationException: handle_invalid_input,
+            WriterBusy: handle_writer_busy,
         },
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         # JSON routes get a small limit; max_body_bytes stays the ceiling (for upload routes to come, streamed).

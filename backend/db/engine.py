@@ -25,7 +25,7 @@ READER_CONNECTIONS = 4
 class Database:
     """Async access to outpost.db; every write goes through the single writer connection."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, *, synchronous: str = "FULL", writer_wait_s: float = 30.0) -> None:
         self.path = path
         url = f"sqlite+aiosqlite:///{path}"
         # pool_size=1 and no overflow: the writer is one connection, so writers queue in
@@ -33,7 +33,7 @@ class Database:
         # hide_parameters: a failed statement's message would otherwise quote its values (hashes, digests)
         # into the exception, and from there into the log.
         self.writer_engine = create_async_engine(
-            url, pool_size=1, max_overflow=0, pool_timeout=30, hide_parameters=True
+            url, pool_size=1, max_overflow=0, pool_timeout=writer_wait_s, hide_parameters=True
         )
         self.reader_engine = create_async_engine(
             url, pool_size=READER_CONNECTIONS, max_overflow=0, pool_timeout=30, hide_parameters=True
