@@ -87,7 +87,7 @@ async def before_handler(request: Request[Any, Any, Any]) -> Response[None] | No
 
 
 def _provide_readiness(state: State) -> ReadinessService:
-    return ReadinessService(state.db, state.schema_head, state.queue, state.cache)
+    return state.readiness
 
 
 def _provide_info(state: State) -> SystemInfo:
@@ -122,6 +122,8 @@ def create_app(settings: Settings) -> Litestar:
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
+        # One for the app's life: probes that arrive together share one check (see ReadinessService.check).
+        app.state.readiness = ReadinessService(db, app.state.schema_head, app.state.queue, app.state.cache)
         try:
             yield
         finally:
