@@ -68,6 +68,8 @@ class Row:
     p99_ms: float | None = None
     requests: int | None = None
     ratio: float | None = None
+    cpu_us_per_request: float | None = None  # the server's own CPU time per answer: steady when others share the cores
+    cpu_ratio: float | None = None
     error: str | None = None
 
 
@@ -198,11 +200,23 @@ def ready_url(proc: subprocess.Popen[str]) -> str:
     raise BenchError(f"backend not ready within {START_TIMEOUT_S:g} s")
 
 
-def measure(row: Row, seconds: int, warmup: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far; 0 where /proc is not there."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def measure(row: Row, seconds: int, warmup: int, pid: int) -> None:
     """Warm up (discarded), then the measured run, into row."""
     if warmup > 0:
         run_wrk(row.url, warmup, row.headers)
+    cpu_before = cpu_seconds(pid)
     result = run_wrk(row.url, seconds, row.headers)
+    if cpu_used := cpu_seconds(pid) - cpu_before:
+        row.cpu_us_per_request = cpu_used / result.requests * 1e6
     row.requests_per_s = result.requests_per_s
     row.p99_ms = result.p99_ms
     row.requests = result.requests
@@ -223,7 +237,7 @@ def ceiling(name: str, server: str, seconds: int, warmup: int, log: IO[str]) -> 
     try:
         with spawn(commands[server], log) as proc:
             wait_answering(row.url, proc)
-            measure(row, seconds, warmup)
+            measure(row, seconds, warmup, proc.pid)
     except BenchError as exc:
         row.error = str(exc)
     return row
@@ -278,7 +292,7 @@ def full_stack(seconds: int, warmup: int, log: IO[str], data_dir: str) -> list[R
                 row.url, row.headers = base + path, headers
                 try:
                     wait_answering(row.url, proc, headers)
-                    measure(row, seconds, warmup)
+                    measure(row, seconds, warmup, proc.pid)
                 except BenchError as exc:
                     row.error = str(exc)
             code = stop(proc)
@@ -292,13 +306,15 @@ def full_stack(seconds: int, warmup: int, log: IO[str], data_dir: str) -> list[R
 
 def print_table(rows: list[Row]) -> None:
     """Aligned plain-text table; failed rows say why at the end of the line."""
-    print(f"{'row':<26} {'req/s':>10} {'p99 ms':>8} {'vs uvicorn':>10}")
+    print(f"{'row':<26} {'req/s':>10} {'p99 ms':>8} {'vs uvicorn':>10} {'CPU us/req':>11} {'CPU ratio':>9}")
     for row in rows:
         rps = f"{row.requests_per_s:.0f}" if row.requests_per_s is not None else "-"
         p99 = f"{row.p99_ms:.2f}" if row.p99_ms is not None else "-"
         ratio = f"{row.ratio:.2f}" if row.ratio is not None else "-"
+        cpu = f"{row.cpu_us_per_request:.0f}" if row.cpu_us_per_request is not None else "-"
+        cpu_ratio = f"{row.cpu_ratio:.2f}" if row.cpu_ratio is not None else "-"
         note = f"  FAILED: {row.error.splitlines()[0]}" if row.error else ""
-        print(f"{row.name:<26} {rps:>10} {p99:>8} {ratio:>10}{note}")
+        print(f"{row.name:<26} {rps:>10} {p99:>8} {ratio:>10} {cpu:>11} {cpu_ratio:>9}{note}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,10 +353,13 @@ def main(argv: list[str] | None = None) -> int:
         # The servers' own stderr usually says why a row failed.
         log_tail = log_path.read_text().splitlines()[-20:] if failed else []
 
-    base = rows[0].requests_per_s
+    base, base_cpu = rows[0].requests_per_s, rows[0].cpu_us_per_request
     for row in rows:
         if base and row.requests_per_s is not None:
             row.ratio = row.requests_per_s / base
+        # The same ratio from CPU time per answer: what a core of its own would give, however busy the machine.
+        if base_cpu and row.cpu_us_per_request:
+            row.cpu_ratio = base_cpu / row.cpu_us_per_request
     print_table(rows)
     for row in failed:
         print(f"\n{row.name} FAILED:\n{row.error}", file=sys.stderr)
