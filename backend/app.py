@@ -14,7 +14,6 @@ from litestar.di import Provide
 from litestar.exceptions import TooManyRequestsException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute
-from litestar.stores.memory import MemoryStore
 from litestar.types import ASGIApp
 
 from backend import __version__
@@ -34,6 +33,7 @@ from backend.cache import DiskCache
 from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
+from backend.db.overload import WriterBusy, handle_writer_busy
 from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
 from backend.head_requests import HeadAsGetMiddleware, with_head
 from backend.host_check import HostCheckMiddleware
@@ -88,7 +88,7 @@ async def before_handler(request: Request[Any, Any, Any]) -> Response[None] | No
 
 
 def _provide_readiness(state: State) -> ReadinessService:
-    return ReadinessService(state.db, state.schema_head, state.queue, state.cache)
+    return state.readiness
 
 
 def _provide_info(state: State) -> SystemInfo:
@@ -111,7 +111,9 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def open_stores(app: Litestar) -> AsyncIterator[None]:
-        db = Database(settings.paths.database, synchronous=settings.sqlite_synchronous)
+        db = Database(
+            settings.paths.database, synchronous=settings.sqlite_synchronous, writer_wait_s=settings.writer_wait_s
+        )
         app.state.db = db
         app.state.queue = JobQueue(settings.paths.queue)
         app.state.cache = DiskCache(settings.paths.cache)
@@ -121,6 +123,8 @@ def create_app(settings: Settings) -> Litestar:
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
+        # One for the app's life: probes that arrive together share one check (see ReadinessService.check).
+        app.state.readiness = ReadinessService(db, app.state.schema_head, app.state.queue, app.state.cache)
         try:
             yield
         finally:
@@ -148,7 +152,6 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[auth.middleware, rate_limit.middleware],
         plugins=[StrictStructSchemaPlugin()],
         guards=[authorize],
-        stores={"rate_limit": MemoryStore()},
         lifespan=[open_stores],
         state=State({"settings": settings}),
         dependencies={
@@ -162,6 +165,7 @@ def create_app(settings: Settings) -> Litestar:
             **EXCEPTION_HANDLERS,
             TooManyRequestsException: handle_rate_limited,
             ValidationException: handle_invalid_input,
+            WriterBusy: handle_writer_busy,
         },
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         # JSON routes get a small limit; max_body_bytes stays the ceiling (for upload routes to come, streamed).

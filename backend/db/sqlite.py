@@ -55,9 +55,7 @@ def configure_sqlite_engine(
         cursor.close()
         register_sql_functions(dbapi_connection)
 
-    @event.listens_for(engine, "begin")
-    def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+    take_over_begin(engine, begin)
 
     if not foreign_keys:
         # With enforcement off (table rebuilds), check the whole database before COMMIT.
@@ -66,3 +64,11 @@ def configure_sqlite_engine(
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if broken:
                 raise ForeignKeyViolation(f"foreign key check failed: {broken[:5]}")
+
+
+def take_over_begin(engine: Engine, begin: str) -> None:
+    """Emit begin (e.g. BEGIN IMMEDIATE) at the start of each of engine's transactions."""
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
