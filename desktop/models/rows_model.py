@@ -13,12 +13,15 @@ from PySide6.QtGui import QColor
 Index = QModelIndex | QPersistentModelIndex
 
 
-def short_time(value: Any) -> str:
-    """'2026-11-26T07:20:32.44Z' -> '2026-11-26 07:20' in local time; '' for none."""
+def local_time(value: Any) -> str:
+    """'2026-11-26T07:20:32.44Z' -> '2026-11-26 07:20:32' in local time, to the second; '' for none.
+
+    To the second, not the minute: two sign-ins (or a key made and used) a few seconds apart stay apart.
+    """
     if not value:
         return ""
     moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass(frozen=True)
