@@ -32,6 +32,7 @@ class Column:
     text: Callable[[dict[str, Any]], str]
     color: Callable[[dict[str, Any]], str | None] | None = None
     sort: Callable[[dict[str, Any]], Any] | None = None  # the sort key, when the text sorts wrongly
+    whole: bool = False  # never cut off while other columns can give way (times, states)
 
 
 class RowsTableModel(QAbstractTableModel):

@@ -40,9 +40,9 @@ COLUMNS = [
     Column("Scopes", lambda k: ", ".join(k["scopes"])),
     Column("Owner", lambda k: k["owner_email"]),
     Column("State", key_state, lambda k: None if key_state(k) == "Active" else "#a4262c"),
-    Column("Last used", lambda k: local_time(k["last_used_at"]) or "never"),
-    Column("Expires", lambda k: local_time(k["expires_at"]) or "never"),
-    Column("Created", lambda k: local_time(k["created_at"])),
+    Column("Last used", lambda k: local_time(k["last_used_at"]) or "never", whole=True),
+    Column("Expires", lambda k: local_time(k["expires_at"]) or "never", whole=True),
+    Column("Created", lambda k: local_time(k["created_at"]), whole=True),
 ]
 
 

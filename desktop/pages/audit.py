@@ -35,7 +35,7 @@ def rfc3339(moment: QDateTime) -> str:
 
 
 COLUMNS = [
-    Column("Time", lambda e: local_time(e["at"])),
+    Column("Time", lambda e: local_time(e["at"]), whole=True),
     Column("Actor", lambda e: e["actor_label"]),
     Column("Action", lambda e: e["action"]),
     Column("Target", lambda e: e["target"] or ""),

@@ -182,7 +182,7 @@ class ListPage(QWidget):
 
     def fit_columns(self) -> None:
         """Columns sized to their contents within the table's width."""
-        fit_columns(self.table)
+        fit_columns(self.table, frozenset(index for index, column in enumerate(self.model.columns) if column.whole))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         """Fit the columns again when the table's width changes; share the height with a panel under it."""

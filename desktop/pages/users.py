@@ -20,8 +20,8 @@ COLUMNS = [
     Column(
         "State", lambda u: "Active" if u["is_active"] else "Disabled", lambda u: None if u["is_active"] else "#a4262c"
     ),
-    Column("Last sign-in", lambda u: local_time(u["last_login_at"]) or "never"),
-    Column("Created", lambda u: local_time(u["created_at"])),
+    Column("Last sign-in", lambda u: local_time(u["last_login_at"]) or "never", whole=True),
+    Column("Created", lambda u: local_time(u["created_at"]), whole=True),
 ]
 
 
