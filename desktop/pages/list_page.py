@@ -69,6 +69,7 @@ class ListPage(QWidget):
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the API's order until a header is clicked
         self.table.setSortingEnabled(True)
         self.table.viewport().installEventFilter(self)
+        self.table.installEventFilter(self)
         # A reset clears the selection without a signal: say so, so the action buttons follow.
         self.proxy.modelReset.connect(self._selection_cleared)
         self.empty_label = QLabel("Loading…")
@@ -186,6 +187,8 @@ class ListPage(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         """Fit the columns again when the table's width changes; share the height with a panel under it."""
+        if watched is self.table and event.type() == QEvent.Type.FocusIn:
+            self._select_on_focus()
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             QTimer.singleShot(0, self, self.fit_columns)  # after the resize has settled the scrollbars
         if watched is self.splitter and event.type() == QEvent.Type.Resize and not self.panel_sized_by_hand:
@@ -194,6 +197,12 @@ class ListPage(QWidget):
             panel = min(PANEL_HEIGHT, height // PANEL_SHARE)
             self.splitter.setSizes([height - panel, panel])
         return super().eventFilter(watched, event)
+
+    def _select_on_focus(self) -> None:
+        """Tabbing into the table selects its current (or first) row: the row actions work at once, with no mouse."""
+        if self.selected() is None and self.proxy.rowCount() > 0:
+            current = self.table.currentIndex()
+            self.table.selectRow(current.row() if current.isValid() else 0)
 
     def _panel_dragged(self, _position: int, _index: int) -> None:
         self.panel_sized_by_hand = True  # the person's choice stands from now on

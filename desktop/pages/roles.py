@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
@@ -78,6 +78,7 @@ class RolesPage(QWidget):
         self.matrix.currentCellChanged.connect(lambda *_cells: self._show_details())
         self.matrix.horizontalHeader().sectionClicked.connect(self._header_clicked)
         self.matrix.itemSelectionChanged.connect(self._selection_changed)
+        self.matrix.installEventFilter(self)
         self.details = QLabel()
         self.details.setObjectName("roleDetails")
         self.details.setWordWrap(True)
@@ -239,6 +240,15 @@ class RolesPage(QWidget):
         """The role whose column is selected."""
         columns = {index.column() for index in self.matrix.selectedIndexes()}
         return self.roles[columns.pop()] if len(columns) == 1 else None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """Tabbing into the matrix puts the cursor on the first custom role (built-in cells cannot take it)."""
+        if watched is self.matrix and event.type() == QEvent.Type.FocusIn:
+            current = self.matrix.currentItem()
+            custom = [column for column, role in enumerate(self.roles) if not role["builtin"]]
+            if (current is None or not current.flags() & Qt.ItemFlag.ItemIsEnabled) and custom and self.permissions:
+                self.matrix.setCurrentCell(0, custom[0])
+        return super().eventFilter(watched, event)
 
     def _selection_changed(self) -> None:
         """Delete follows the selection: a custom role's column, never a built-in one's."""
