@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from desktop.api import ApiClient, ApiError
@@ -139,12 +139,26 @@ class RolesPage(QWidget):
             for column, role in enumerate(self.roles):
                 self.matrix.setItem(row, column, self._cell(role, permission, description))
         self.matrix.resizeColumnsToContents()
+        self.fit_permission_header()
         self.matrix.resizeRowsToContents()
         self.matrix.blockSignals(False)
         self._show_details()
         self.save_button.setEnabled(False)
         self._selection_changed()  # the reload cleared the selection with signals blocked
         self.loaded.emit()
+
+    def fit_permission_header(self) -> None:
+        """The permissions' column as wide as their descriptions where the roles leave room, else elided at 320 px."""
+        header = self.matrix.verticalHeader()
+        roles_width = sum(self.matrix.columnWidth(column) for column in range(self.matrix.columnCount()))
+        spare = self.matrix.width() - 2 * self.matrix.frameWidth() - self.matrix.verticalScrollBar().sizeHint().width()
+        wanted = header.sizeHint().width()  # the widest "id / description" pair
+        header.setMaximumWidth(max(PERMISSION_HEADER_WIDTH, min(wanted, spare - roles_width)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        """Give the permission descriptions the room the window has."""
+        super().resizeEvent(event)
+        self.fit_permission_header()
 
     @staticmethod
     def _cell(role: dict[str, Any], permission: str, description: str) -> QTableWidgetItem:
