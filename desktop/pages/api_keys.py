@@ -36,7 +36,7 @@ def key_state(key: dict[str, Any]) -> str:
 
 COLUMNS = [
     Column("Name", lambda k: k["name"]),
-    Column("Prefix", lambda k: k["prefix"]),
+    Column("Prefix", lambda k: k["prefix"], whole=True),  # how a person tells keys apart
     Column("Scopes", lambda k: ", ".join(k["scopes"])),
     Column("Owner", lambda k: k["owner_email"]),
     Column("State", key_state, lambda k: None if key_state(k) == "Active" else "#a4262c"),

@@ -199,6 +199,8 @@ def test_the_new_key_dialog_is_whole_whichever_reply_comes_last(
     page = console.api_keys
     console.window.show_page("API keys")
     qtbot.waitUntil(lambda: bool(page.catalogue) and bool(page.permissions), timeout=API_TIMEOUT_MS)
+    # No earlier load's reply may still land (and fill in what this test holds back).
+    qtbot.waitUntil(lambda: not console.api._in_flight, timeout=API_TIMEOUT_MS)
     # As on a first load: nothing known yet.
     page.catalogue, page.permissions = {}, []
     held = HeldReplies(monkeypatch, console, "get")

@@ -16,7 +16,7 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         [sys.executable, "-m", "desktop.screenshots", str(out)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,  # the backend is killed and restarted for one shot
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert result.returncode == 0, result.stderr
