@@ -104,8 +104,11 @@ def take_screenshots(out_dir: Path, sizes: tuple[tuple[int, int], ...] = SIZES) 
                     if loaded is not None:
                         wait_for(loaded, start=page.refresh)
                     shoot(console.window, f"{page.title.lower().replace(' ', '-')}-{width}x{height}")
-            _backend_stopped(console, sizes[0], shoot)
             _dialogs(console, shoot)
+            _backend_stopped(console, sizes[0], shoot)
+            console.window.show_page("Dashboard")
+            login = wait_for(console.sign_in.dialog_shown, start=console.api.sign_out)  # needs no backend
+            shoot(login, "dialog-sign-in")
         finally:
             console.host.stop()
     return written
@@ -127,7 +130,7 @@ def _seed(api: Any) -> None:
 
 
 def _backend_stopped(console: Any, size: tuple[int, int], shoot: Callable[[QWidget, str], None]) -> None:
-    """The dashboard greyed out, in words, while the backend is away; then wait until it is back."""
+    """The dashboard greyed out, in words, while the backend is away (the last shot that needs a backend)."""
     console.window.resize(*size)
     console.window.show_page("Dashboard")
     wait_for(console.dashboard.refreshed, start=console.dashboard.refresh)
@@ -136,12 +139,12 @@ def _backend_stopped(console: Any, size: tuple[int, int], shoot: Callable[[QWidg
         return  # an attached backend is not the console's to stop
     process.kill()
     wait_until(lambda: not console.dashboard.cards.isEnabled() and console.host.state.value != "connected")
+    console.window.notice.hide()  # "Key created", from the dialogs before, is not what this shot is about
     shoot(console.window, "dashboard-backend-stopped")
-    wait_until(lambda: console.host.state.value == "connected" and console.dashboard.cards.isEnabled())
 
 
 def _dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
-    """The dialogs of the pages, and the login dialog after signing out."""
+    """The dialogs of the pages and the status bar (the login dialog comes last, after signing out)."""
     from desktop.pages.api_keys import SecretDialog
 
     console.window.show_page("Users")
@@ -187,9 +190,6 @@ def _dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
     console.window.password_button.click()
     shoot(console.sign_in.password_dialog, "dialog-change-password")
     console.sign_in.password_dialog.reject()
-    console.window.show_page("Dashboard")
-    login = wait_for(console.sign_in.dialog_shown, start=console.api.sign_out)
-    shoot(login, "dialog-sign-in")
 
 
 def main() -> int:
