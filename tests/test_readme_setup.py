@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from backend.console_preflight import QT_LIBRARIES, XCB_LIBRARIES
+from desktop.preflight import QT_LIBRARIES, XCB_LIBRARIES
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
