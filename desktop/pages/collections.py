@@ -9,7 +9,7 @@ from urllib.parse import quote
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop.api import ApiClient, ApiError
-from desktop.models.rows_model import Column, short_time
+from desktop.models.rows_model import Column, local_time
 from desktop.pages.list_page import ListPage
 from desktop.pages.schema_editor import SchemaEditor
 from desktop.widgets.confirm import confirm
@@ -19,7 +19,7 @@ COLUMNS = [
     Column("Records", lambda c: f"{c.get('record_count', 0):,}", sort=lambda c: c.get("record_count", 0)),
     Column("Fields", lambda c: ", ".join(f["name"] for f in c.get("fields") or []) or "—"),
     Column("Description", lambda c: c.get("description") or ""),
-    Column("Updated", lambda c: short_time(c.get("updated_at"))),
+    Column("Updated", lambda c: local_time(c.get("updated_at"))),
 ]
 
 Done = Callable[[Any], None]
