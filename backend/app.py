@@ -14,7 +14,6 @@ from litestar.di import Provide
 from litestar.exceptions import TooManyRequestsException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute
-from litestar.stores.memory import MemoryStore
 from litestar.types import ASGIApp
 
 from backend import __version__
@@ -30,13 +29,14 @@ from backend.auth.routes.session_routes import SessionController, SetupControlle
 from backend.auth.routes.user_routes import UserController
 from backend.auth.tokens import derive_key
 from backend.body_errors import handle_invalid_input
-from backend.cache import Cache
+from backend.cache import DiskCache
 from backend.collections.catalog import CollectionCatalog
 from backend.collections.routes import CollectionController
 from backend.collections.service import CollectionService
 from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
+from backend.db.overload import WriterBusy, handle_writer_busy
 from backend.db.paging import CursorCodec
 from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
 from backend.head_requests import HeadAsGetMiddleware, with_head
@@ -49,6 +49,7 @@ from backend.openapi_strict import StrictStructSchemaPlugin
 from backend.rate_limit import handle_rate_limited, rate_limit_config
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
+from backend.system.cache_routes import CacheController
 from backend.system.info import SystemInfo, system_info
 from backend.system.routes import SystemController
 from backend.system.saved_settings import SavedSettingsService
@@ -91,7 +92,7 @@ async def before_handler(request: Request[Any, Any, Any]) -> Response[None] | No
 
 
 def _provide_readiness(state: State) -> ReadinessService:
-    return ReadinessService(state.db, state.schema_head, state.queue, state.cache)
+    return state.readiness
 
 
 def _provide_info(state: State) -> SystemInfo:
@@ -114,10 +115,12 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def open_stores(app: Litestar) -> AsyncIterator[None]:
-        db = Database(settings.paths.database, synchronous=settings.sqlite_synchronous)
+        db = Database(
+            settings.paths.database, synchronous=settings.sqlite_synchronous, writer_wait_s=settings.writer_wait_s
+        )
         app.state.db = db
         app.state.queue = JobQueue(settings.paths.queue)
-        app.state.cache = Cache(settings.paths.cache)
+        app.state.cache = DiskCache(settings.paths.cache)
         app.state.identity = Identity.open(db, secret, settings.paths)
         await app.state.identity.directory.load_revocations()
         app.state.catalog = CollectionCatalog(db)
@@ -129,6 +132,8 @@ def create_app(settings: Settings) -> Litestar:
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
+        # One for the app's life: probes that arrive together share one check (see ReadinessService.check).
+        app.state.readiness = ReadinessService(db, app.state.schema_head, app.state.queue, app.state.cache)
         try:
             yield
         finally:
@@ -149,6 +154,7 @@ def create_app(settings: Settings) -> Litestar:
             PermissionController,
             ApiKeyController,
             AuditController,
+            CacheController,
             CollectionController,
             api_docs_assets(),
         ],
@@ -156,7 +162,6 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[auth.middleware, rate_limit.middleware],
         plugins=[StrictStructSchemaPlugin()],
         guards=[authorize],
-        stores={"rate_limit": MemoryStore()},
         lifespan=[open_stores],
         state=State({"settings": settings}),
         dependencies={
@@ -170,6 +175,7 @@ def create_app(settings: Settings) -> Litestar:
             **EXCEPTION_HANDLERS,
             TooManyRequestsException: handle_rate_limited,
             ValidationException: handle_invalid_input,
+            WriterBusy: handle_writer_busy,
         },
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         # JSON routes get a small limit; max_body_bytes stays the ceiling (for upload routes to come, streamed).

@@ -61,20 +61,10 @@ def cli(ctx: click.Context) -> None:
 )
 def gui(data_dir: str | None, quit_when_shown: bool) -> None:
     """Open the desktop console (starts or attaches to the local backend)."""
-    from backend.console_preflight import console_environment_problem
+    # The one import of desktop: its launcher checks the machine before Qt loads (exit 1 naming what is missing).
+    from desktop.launch import launch
 
-    problem = console_environment_problem()
-    if problem:
-        _fail(problem)  # before Qt loads: its own report of a missing library is an abort naming no package
-    try:
-        from desktop.app import run_gui  # the one import of desktop: Qt loads only for the console
-    except ImportError as exc:
-        _fail(
-            f"the console cannot load Qt ({exc}).\n"
-            "  It needs the desktop libraries (libGL, libEGL, libxkbcommon, fontconfig); on a headless\n"
-            "  machine run the backend alone: outpost serve"
-        )
-    sys.exit(run_gui(data_dir=data_dir, quit_when_shown=quit_when_shown))
+    sys.exit(launch(data_dir=data_dir, quit_when_shown=quit_when_shown))
 
 
 @cli.command()
@@ -321,16 +311,8 @@ def audit_verify(data_dir: str | None) -> None:
 
 
 def _selftest_window(settings: Settings) -> str:
-    from backend.console_preflight import missing_libraries, missing_libraries_message, use_utf8_locale
-
-    # The window check renders offscreen: the libraries that platform needs, named by package.
-    offscreen = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    missing = missing_libraries(offscreen)
-    if missing:
-        raise RuntimeError(missing_libraries_message(missing, offscreen).replace("\n ", ";"))
-    use_utf8_locale(os.environ)
     # Imported inside the check, so a machine without Qt's libraries fails this check by name.
-    from desktop.app import selftest_window
+    from desktop.launch import selftest_window
 
     return selftest_window(settings.paths.root)
 

@@ -46,6 +46,8 @@ class Problem(Struct, omit_defaults=True):
     instance: str | None = None
     request_id: str | None = None
     errors: list[ProblemFieldError] | None = None
+    # A filter or sort the API could not read: the 0-based character offset where it went wrong.
+    position: int | None = None
 
 
 _DESCRIPTIONS = {
@@ -61,7 +63,8 @@ _DESCRIPTIONS = {
     422: "Validation failed: `errors` lists each field and why",
     429: "Too many requests or failed sign-ins: wait for Retry-After seconds",
     431: "Request line and headers longer than 32 KiB, refused before any route runs",
-    503: "A part of the backend is not ready",
+    503: "Busy (too many connections, or writes queued past the writer's wait: retry after Retry-After s),"
+    " or a part of the backend is not ready",
 }
 
 
@@ -69,10 +72,10 @@ def problem_responses(*statuses: int, rate_limited: bool = True) -> dict[int, Re
     """OpenAPI entries documenting an operation's problem+json error replies.
 
     Every operation can answer 400 (a Host the server does not answer to, a malformed request), 414 and
-    431 (a target or head too long for the connection layer), and 429 unless it is outside the
-    per-principal rate limit (rate_limited=False: /health, /ready).
+    431 (a target or head too long for the connection layer), 503 (too many connections, a writer queue
+    too long), and 429 unless it is outside the per-principal rate limit (rate_limited=False: /health, /ready).
     """
-    documented = {400, 414, 431, *statuses, *((429,) if rate_limited else ())}
+    documented = {400, 414, 431, 503, *statuses, *((429,) if rate_limited else ())}
     return {
         status: ResponseSpec(
             data_container=Problem,

@@ -66,6 +66,13 @@ def _parse_positive_int(value: str | int) -> int:
     return number
 
 
+def _parse_positive_float(value: str | float) -> float:
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError("must be a positive number")
+    return number
+
+
 def _parse_optional_path(value: str | Path | None) -> Path | None:
     return Path(value).expanduser() if value else None
 
@@ -141,6 +148,12 @@ SPECS: tuple[SettingSpec, ...] = (
         savable=True,
         admin_only=True,
     ),
+    SettingSpec(
+        "writer_wait_s",
+        _parse_positive_float,
+        30.0,
+        "Longest a request waits for the database's one writer before it is answered 503 with Retry-After.",
+    ),
     SettingSpec("secret_file", _parse_optional_path, None, "File holding the signing secret."),
 )
 
@@ -168,6 +181,7 @@ class Settings:
     log_level_drivers: str = "WARNING"
     max_body_bytes: int = 10 * 1024 * 1024
     rate_limit_per_minute: int = 6000
+    writer_wait_s: float = 30.0
     secret_file: Path | None = None
     secret_key: str | None = field(default=None, repr=False)
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False)

@@ -1,8 +1,8 @@
-"""`python -m desktop` opens the console."""
+"""`python -m desktop` opens the console, after the same checks as `outpost gui`."""
 
 import sys
 
-from desktop.app import run_gui
+from desktop.launch import launch
 
 if __name__ == "__main__":
-    sys.exit(run_gui(sys.argv[1] if len(sys.argv) > 1 else None))
+    sys.exit(launch(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -20,7 +20,9 @@ from desktop.device_tokens import DeviceTokenStore
 from desktop.main_window import MainWindow
 from desktop.pages.api_keys import ApiKeysPage
 from desktop.pages.audit import AuditPage
+from desktop.pages.collections import CollectionsPage
 from desktop.pages.dashboard import DashboardPage
+from desktop.pages.records import RecordsPage
 from desktop.pages.registry import PAGES
 from desktop.pages.roles import RolesPage
 from desktop.pages.users import UsersPage
@@ -53,6 +55,16 @@ class Console:
     def dashboard(self) -> DashboardPage:
         """The dashboard page."""
         return self.pages["dashboard"]  # type: ignore[return-value]
+
+    @property
+    def collections(self) -> CollectionsPage:
+        """The collections page."""
+        return self.pages["collections"]  # type: ignore[return-value]
+
+    @property
+    def records(self) -> RecordsPage:
+        """The records page."""
+        return self.pages["records"]  # type: ignore[return-value]
 
     @property
     def users(self) -> UsersPage:
@@ -118,13 +130,6 @@ def application(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def no_display() -> bool:
-    """On Linux, whether Qt has no screen to open the window on."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return False
-    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 def log_state(state: str, detail: str) -> None:
     """Log the backend's connection state."""
     logger.info("backend %s%s", state, f": {detail}" if detail else "")
@@ -139,19 +144,10 @@ def quit_once_exposed(app: QApplication, window: MainWindow) -> None:
 
 
 def run_gui(data_dir: str | None = None, quit_when_shown: bool = False) -> int:
-    """Open the console and run until its window closes (or, with quit_when_shown, until it is on screen)."""
-    if os.environ.get("QT_QPA_PLATFORM", None) == "":
-        # An exported but empty QT_QPA_PLATFORM aborts Qt; treat it as unset.
-        del os.environ["QT_QPA_PLATFORM"]
-    if no_display():
-        # Qt would abort with a long note about xcb plugins; say what is wrong and what to do instead.
-        print(
-            "error: no display for the console (DISPLAY and WAYLAND_DISPLAY are unset).\n"
-            "  On a headless machine run the backend alone: outpost serve\n"
-            "  To render without a screen: QT_QPA_PLATFORM=offscreen outpost",
-            file=sys.stderr,
-        )
-        return 2
+    """Open the console and run until its window closes (or, with quit_when_shown, until it is on screen).
+
+    desktop.launch checks the machine first (a display, the libraries): start the console through it.
+    """
     # One stderr line per connection change, for whoever runs the console from a terminal or a script.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     app = application()

@@ -100,6 +100,7 @@ class BackendHost(QObject):
         self._last_error = ""
         self.url = ""
         self.port_note = ""  # set when the configured port was taken and the backend listens elsewhere
+        self.port_taken: int | None = None  # ...and that port
         self.attached = False
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES_KEPT)
         self._process: QProcess | None = None
@@ -155,6 +156,7 @@ class BackendHost(QObject):
         self.attached = True
         self.url = url
         self.port_note = ""
+        self.port_taken = None
         self.api.set_base_url(url)
         self._set_state(HostState.STARTING, f"Attaching to {url}…")
         self._health_misses = 0
@@ -197,6 +199,7 @@ class BackendHost(QObject):
             self._ready_timer.stop()
             self.url = str(event["url"])
             self.port_note = port_note(event.get("port_taken"))
+            self.port_taken = int(event["port_taken"]) if event.get("port_taken") else None
             if self.port_note:
                 logger.warning("%s: %s", self.port_note, self.url)
             self.api.set_base_url(self.url)

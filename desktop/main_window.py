@@ -190,11 +190,11 @@ class MainWindow(QMainWindow):
         self.status_dot.setStyleSheet(f"color: {color};")
         connected = state == HostState.CONNECTED
         mode = " (attached)" if connected and self.host.attached else ""
-        if connected and self.host.port_note:
-            mode += f" ({self.host.port_note})"
+        if connected and self.host.port_taken:
+            mode += f" (port {self.host.port_taken} was in use)"  # short: the bar is narrow at 1024 px
         # The host's starting notes are written for people; its loss reasons are log lines, kept for the tooltip.
         self.status_text.setText(detail if state == HostState.STARTING and detail else label + mode)
-        self.status_text.setToolTip(detail)
+        self.status_text.setToolTip(self.host.port_note if connected and self.host.port_note else detail)
         self.status_url.setText(self.host.url or "")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)

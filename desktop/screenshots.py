@@ -95,6 +95,7 @@ def take_screenshots(out_dir: Path, sizes: tuple[tuple[int, int], ...] = SIZES) 
             first.set_value("confirm", ADMIN[2])
             wait_for(console.dashboard.refreshed, start=first.submit_button.click)
             _seed(console.api)
+            console.window.notice.hide()  # the seeding's last "Key revoked" would sit over every page
             for width, height in sizes:
                 console.window.resize(width, height)
                 for page in console.window.pages:
@@ -104,6 +105,10 @@ def take_screenshots(out_dir: Path, sizes: tuple[tuple[int, int], ...] = SIZES) 
                         wait_for(loaded, start=page.refresh)
                     shoot(console.window, f"{page.title.lower().replace(' ', '-')}-{width}x{height}")
             _dialogs(console, shoot)
+            _backend_stopped(console, sizes[0], shoot)
+            console.window.show_page("Dashboard")
+            login = wait_for(console.sign_in.dialog_shown, start=console.api.sign_out)  # needs no backend
+            shoot(login, "dialog-sign-in")
         finally:
             console.host.stop()
     return written
@@ -124,8 +129,24 @@ def _seed(api: Any) -> None:
     call(api, "DELETE", f"/api/v1/api-keys/{created['api_key']['id']}")
 
 
+def _backend_stopped(console: Any, size: tuple[int, int], shoot: Callable[[QWidget, str], None]) -> None:
+    """The dashboard greyed out, in words, while the backend is away (the last shot that needs a backend)."""
+    console.window.resize(*size)
+    console.window.show_page("Dashboard")
+    wait_for(console.dashboard.refreshed, start=console.dashboard.refresh)
+    process = console.host._process
+    if process is None:
+        return  # an attached backend is not the console's to stop
+    process.kill()
+    wait_until(lambda: not console.dashboard.cards.isEnabled() and console.host.state.value != "connected")
+    console.window.notice.hide()  # "Key created", from the dialogs before, is not what this shot is about
+    shoot(console.window, "dashboard-backend-stopped")
+
+
 def _dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
-    """The dialogs of the pages, and the login dialog after signing out."""
+    """The dialogs of the pages and the status bar (the login dialog comes last, after signing out)."""
+    from desktop.pages.api_keys import SecretDialog
+
     console.window.show_page("Users")
     console.users.new_user()
     dialog = console.users.dialog
@@ -155,9 +176,13 @@ def _dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
     dialog.set_value("name", "inspection sync")
     dialog.set_value("scopes", ["records:read", "records:write"])
     shoot(dialog, "dialog-new-api-key")
-    wait_for(console.api_keys.loaded, start=dialog.submit_button.click)
-    shoot(console.api_keys.dialog, "dialog-api-key-secret")
-    console.api_keys.dialog.accept()
+    dialog.submit_button.click()
+    keys = console.api_keys
+    wait_until(lambda: isinstance(keys.dialog, SecretDialog) and keys.dialog.isVisible())
+    shoot(keys.dialog, "dialog-api-key-secret")
+    keys.dialog.accept()
+    # The list reloads after the write: select once the new key is listed, or the reload clears the selection.
+    wait_until(lambda: any(row["name"] == "inspection sync" for row in keys.model.rows))
     console.api_keys.select_where("name", "nightly export")
     console.api_keys.revoke()
     shoot(console.api_keys.dialog, "dialog-revoke-api-key")
@@ -165,9 +190,6 @@ def _dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
     console.window.password_button.click()
     shoot(console.sign_in.password_dialog, "dialog-change-password")
     console.sign_in.password_dialog.reject()
-    console.window.show_page("Dashboard")
-    login = wait_for(console.sign_in.dialog_shown, start=console.api.sign_out)
-    shoot(login, "dialog-sign-in")
 
 
 def main() -> int:

@@ -6,14 +6,15 @@ import re
 import subprocess
 from pathlib import Path
 
-from backend.console_preflight import QT_LIBRARIES, XCB_LIBRARIES
+from desktop.preflight import QT_LIBRARIES, XCB_LIBRARIES
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 CI_RUN = (ROOT / ".ci" / "run").read_text()
 
-# What a bare Debian 12 lacks for the console (Qt offscreen and xcb), the venv and the tests.
+# What a bare Debian 12 lacks to get the code (git), for the console (Qt offscreen and xcb), the venv and the tests.
 NEEDED = {
+    "git",
     "python3-venv",
     "libglib2.0-0",
     "libgl1",
@@ -56,7 +57,7 @@ def test_readme_apt_lines_name_every_package_the_console_and_tests_need() -> Non
 
 def test_readme_has_a_dnf_line_for_the_console_and_for_the_tests() -> None:
     fedora = installed_by("dnf install", README)
-    assert {"xorg-x11-server-Xvfb", "glib2", "mesa-libGL", "xcb-util-cursor", "xcb-util-wm"} <= fedora
+    assert {"git", "python3", "xorg-x11-server-Xvfb", "glib2", "mesa-libGL", "xcb-util-cursor", "xcb-util-wm"} <= fedora
 
 
 def test_every_library_the_console_checks_for_is_in_the_readme() -> None:

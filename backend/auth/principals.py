@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from datetime import datetime
 
+import structlog
 from sqlalchemy import delete, func, select, update
 
 from backend.auth.models import ApiKey, RefreshToken, RevokedAccessToken, Role, User, UserRole
@@ -15,6 +17,7 @@ from backend.db.engine import Database
 from backend.db.types import utc_now
 
 API_KEY_MARK = "opk_"  # every key starts so: a scanner or a person can tell what leaked
+logger = structlog.get_logger("outpost.auth")
 LAST_USED_EVERY_S = 60.0  # last_used_at is a hint, not a log: one write a minute per key at most
 
 
@@ -43,6 +46,7 @@ class PrincipalDirectory:
         self._revoked_sessions: dict[str, datetime] = {}  # session id -> until when its access tokens could live
         self._key_last_used: dict[str, float] = {}
         self._keys: dict[str, tuple[int, ApiKey]] = {}  # prefix -> (generation, row); misses are not kept
+        self._touches: set[asyncio.Task[None]] = set()
 
     def invalidate(self) -> None:
         """Forget every cached principal (a user, role or key changed)."""
@@ -140,7 +144,7 @@ class PrincipalDirectory:
             for s in key.scopes
             if (s == WILDCARD and WILDCARD in owner.permissions) or (s != WILDCARD and allows(owner.permissions, s))
         )
-        await self._touch(key.id)
+        self._touch(key.id)
         return Principal(
             kind="api_key", id=key.id, label=f"{key.name} ({prefix})", user_id=key.owner_id, permissions=scopes
         )
@@ -156,10 +160,19 @@ class PrincipalDirectory:
             self._keys[prefix] = (generation, key)
         return key
 
-    async def _touch(self, key_id: str) -> None:
+    def _touch(self, key_id: str) -> None:
+        """Note the key's use: stored off the request's path, at most once a minute per key."""
         monotonic = time.monotonic()
         if monotonic - self._key_last_used.get(key_id, -LAST_USED_EVERY_S) < LAST_USED_EVERY_S:
             return
         self._key_last_used[key_id] = monotonic
-        async with self.db.write() as session:
-            await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utc_now()))
+        task = asyncio.get_running_loop().create_task(self._store_last_used(key_id, utc_now()))
+        self._touches.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._touches.discard)
+
+    async def _store_last_used(self, key_id: str, when: datetime) -> None:
+        statement = update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when)
+        try:
+            await self.db.write_in_thread(lambda session: session.execute(statement))
+        except Exception:  # a hint that could not be stored: the request it came from has its answer
+            logger.warning("could not store an API key's last use", exc_info=True)

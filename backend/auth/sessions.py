@@ -7,14 +7,14 @@ from dataclasses import astuple, dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.auth.models import RefreshToken, RevokedAccessToken, User
 from backend.auth.password_policy import password_problem
 from backend.auth.passwords import PasswordHasher
 from backend.auth.permissions import Principal
 from backend.auth.principals import PrincipalDirectory
-from backend.auth.throttle import LoginThrottle
+from backend.auth.throttle import Backoff, Counted, LoginThrottle
 from backend.auth.tokens import ACCESS_TTL, AccessTokens, DeviceTokens, digest, new_opaque_token
 from backend.auth.unknown_identifiers import UnknownIdentifiers
 from backend.auth.users import email_key, revoke_sessions
@@ -81,26 +81,38 @@ class SessionService:
         to this account makes it count against that token alone.
         """
         key = email_key(email)
-        async with self.db.read() as session:
-            user = (await session.execute(select(User).where(User.email_key == key))).scalar_one_or_none()
         device = self.device_tokens.read(device_token) if device_token else None
-        device_id = device.device_id if device is not None and user is not None and device.user_id == user.id else None
-        counted = self.throttle.counters(key, client, device_id)
-        # An identifier that matches nobody may be a password typed into the wrong box: never keep it.
-        label = user.email if user is not None else self.unknown.label(email)
-        anonymous = Actor("anonymous", None, label, client)
-        async with self.db.write() as session:
-            backoff = await self.throttle.claim(session, counted)
+
+        def claim(session: Session) -> tuple[User | None, tuple[Counted, ...], Backoff | None]:
+            # One trip to the writer: who the email names, the attempt counted (or refused, audited).
+            user = session.execute(select(User).where(User.email_key == key)).scalar_one_or_none()
+            bound = device is not None and user is not None and device.user_id == user.id
+            counted = self.throttle.counters(key, client, device.device_id if bound and device else None)
+            backoff = self.throttle.claim(session, counted)
             if backoff is not None:
+                label = user.email if user is not None else self.unknown.label(email)
                 reason = f"throttled ({backoff.scope})"
-                await self.audit.append(
-                    session, AuditEntry("auth.login", anonymous, "denied", f"user:{label}", {"reason": reason})
+                self.audit.append_in(
+                    session,
+                    AuditEntry(
+                        "auth.login",
+                        Actor("anonymous", None, label, client),
+                        "denied",
+                        f"user:{label}",
+                        {"reason": reason},
+                    ),
                 )
+            return user, counted, backoff
+
+        user, counted, backoff = await self.db.write_in_thread(claim)
         if backoff is not None:
             raise TooManyRequests(
                 f"Too many failed sign-ins; try again in {backoff.retry_after_s} s.",
                 headers={"Retry-After": str(backoff.retry_after_s)},
             )
+        # An identifier that matches nobody may be a password typed into the wrong box: never keep it.
+        label = user.email if user is not None else self.unknown.label(email)
+        anonymous = Actor("anonymous", None, label, client)
         matches = await self.hasher.verify_off_loop(user.password_hash if user else None, password)
         if user is None or not matches or not user.is_active:
             reason = "unknown email" if user is None else "wrong password" if not matches else "user disabled"
@@ -108,27 +120,31 @@ class SessionService:
             raise Unauthorized(WRONG_CREDENTIALS, headers=BEARER)
         new_hash = await self.hasher.hash_off_loop(password) if self.hasher.needs_rehash(user.password_hash) else None
         actor = Actor("user", user.id, user.email, client)
-        async with self.db.write() as session:
-            await self.throttle.release(session, counted)
+        user_id = user.id
+
+        def finish(session: Session) -> TokenPair:
+            # One trip again: the count cleared, the session started, the sign-in audited, one COMMIT.
+            self.throttle.release(session, counted)
             values: dict[str, object] = {"last_login_at": utc_now()}
             if new_hash:
                 values["password_hash"] = new_hash  # upgraded to today's parameters while we hold the password
-            await session.execute(update(User).where(User.id == user.id).values(**values))
-            pair = await self._start(session, user.id, client)
-            await self.audit.append(
+            session.execute(update(User).where(User.id == user_id).values(**values))
+            pair = self._start(session, user_id, client)
+            self.audit.append_in(
                 session,
-                AuditEntry("auth.login", actor, target=f"user:{user.email}", details={"rehashed": bool(new_hash)}),
+                AuditEntry("auth.login", actor, target=f"user:{actor.label}", details={"rehashed": bool(new_hash)}),
             )
-        return SignedIn(*astuple(pair), device_token=self.device_tokens.issue(user.id))
+            return pair
 
-    async def _start(
-        self, session: AsyncSession, user_id: str, client: str | None, family_id: str | None = None
-    ) -> TokenPair:
+        pair = await self.db.write_in_thread(finish)
+        return SignedIn(*astuple(pair), device_token=self.device_tokens.issue(user_id))
+
+    def _start(self, session: Session, user_id: str, client: str | None, family_id: str | None = None) -> TokenPair:
         now = utc_now()
         family_expires = now + SESSION_MAX
         if family_id:  # a rotation keeps the session's absolute end
             query = select(RefreshToken.family_expires_at).where(RefreshToken.family_id == family_id).limit(1)
-            family_expires = (await session.execute(query)).scalar_one_or_none() or family_expires
+            family_expires = session.execute(query).scalar_one_or_none() or family_expires
         family_id = family_id or str(uuid.uuid4())
         refresh = new_opaque_token()
         session.add(
@@ -178,7 +194,7 @@ class SessionService:
                 )
             else:
                 row.rotated_at = now
-                pair = await self._start(session, row.user_id, client, row.family_id)
+                pair = await session.run_sync(self._start, row.user_id, client, row.family_id)
         self.directory.note_sessions_revoked(ended)  # a stolen token's session: its access tokens die too
         if failure is not None:
             raise failure
@@ -220,7 +236,7 @@ class SessionService:
                 .values(password_hash=new_hash, password_changed_at=now, updated_at=now)
             )
             ended = await revoke_sessions(session, user.id)
-            pair = await self._start(session, user.id, client)
+            pair = await session.run_sync(self._start, user.id, client)
             actor = Actor("user", user.id, user.email, client)
             await self.audit.append(session, AuditEntry("auth.change_password", actor, target=f"user:{user.email}"))
         self.directory.invalidate()

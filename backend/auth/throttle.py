@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.auth.models import SignInCounter
 
@@ -102,10 +102,13 @@ class LoginThrottle:
             counted.append(Counted(self._digest("client", client), CLIENT))
         return tuple(counted)
 
-    async def claim(self, session: AsyncSession, counted: Sequence[Counted]) -> Backoff | None:
-        """Count an attempt against every counter, or refuse it uncounted: the wait still owed."""
+    def claim(self, session: Session, counted: Sequence[Counted]) -> Backoff | None:
+        """Count an attempt against every counter, or refuse it uncounted: the wait still owed.
+
+        Synchronous, for Database.write_in_thread: the whole claim is one trip to the writer.
+        """
         now = time.time()
-        await session.execute(delete(SignInCounter).where(SignInCounter.expires_at <= now))
+        session.execute(delete(SignInCounter).where(SignInCounter.expires_at <= now))
         limits = {item.key: item.limit for item in counted}
         # FOR UPDATE (PostgreSQL; SQLite's writer is already exclusive) holds the rows until COMMIT.
         held = select(SignInCounter.key, SignInCounter.blocked_until).where(
@@ -113,7 +116,7 @@ class LoginThrottle:
         )
         waits = [
             Backoff(max(1, math.ceil(until - now)), limits[key].scope)
-            for key, until in (await session.execute(held.with_for_update())).all()
+            for key, until in session.execute(held.with_for_update()).all()
         ]
         if waits:
             return max(waits, key=lambda backoff: backoff.retry_after_s)
@@ -128,18 +131,18 @@ class LoginThrottle:
                 )
                 .returning(SignInCounter.attempts)
             )
-            attempts = (await session.execute(upsert)).scalar_one()
+            attempts = session.execute(upsert).scalar_one()
             if wait := backoff_after(attempts, item.limit):
                 # Forgotten FORGET_AFTER_S after the wait ends, not after the attempt: a wait as long as the
                 # forgetting window would otherwise hand a guesser its free attempts back at every cap.
-                await session.execute(
+                session.execute(
                     update(SignInCounter)
                     .where(SignInCounter.key == item.key)
                     .values(blocked_until=now + wait, expires_at=now + wait + FORGET_AFTER_S)
                 )
         return None
 
-    async def release(self, session: AsyncSession, counted: Sequence[Counted]) -> None:
+    def release(self, session: Session, counted: Sequence[Counted]) -> None:
         """A right password: the account's or device's count starts again; the client's attempt is given back.
 
         The client keeps its other attempts: signing in to one's own account between guesses at others
@@ -148,7 +151,7 @@ class LoginThrottle:
         for item in counted:
             if item.limit is CLIENT:
                 remaining = SignInCounter.attempts - 1
-                await session.execute(
+                session.execute(
                     update(SignInCounter)
                     .where(SignInCounter.key == item.key, SignInCounter.attempts > 0)
                     .values(
@@ -157,4 +160,4 @@ class LoginThrottle:
                     )
                 )
             else:
-                await session.execute(delete(SignInCounter).where(SignInCounter.key == item.key))
+                session.execute(delete(SignInCounter).where(SignInCounter.key == item.key))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,21 +91,34 @@ class UserService:
             return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
 
     async def _view(self, session: AsyncSession, user: User) -> UserView:
-        roles = (
-            await session.execute(
-                select(UserRole.role_name).where(UserRole.user_id == user.id).order_by(UserRole.role_name)
+        [view] = await self._views(session, [user])
+        return view
+
+    @staticmethod
+    async def _views(session: AsyncSession, users: Sequence[User]) -> list[UserView]:
+        """The users as the API shows them: every user's roles in one query, not one query per user."""
+        roles: dict[str, list[str]] = {user.id: [] for user in users}
+        if users:
+            query = (
+                select(UserRole.user_id, UserRole.role_name)
+                .where(UserRole.user_id.in_(roles))
+                .order_by(UserRole.role_name)
             )
-        ).scalars()
-        return UserView(
-            user.id,
-            user.email,
-            user.display_name,
-            user.is_active,
-            list(roles),
-            user.created_at,
-            user.updated_at,
-            user.last_login_at,
-        )
+            for user_id, role_name in (await session.execute(query)).all():
+                roles[user_id].append(role_name)
+        return [
+            UserView(
+                user.id,
+                user.email,
+                user.display_name,
+                user.is_active,
+                roles[user.id],
+                user.created_at,
+                user.updated_at,
+                user.last_login_at,
+            )
+            for user in users
+        ]
 
     @staticmethod
     def _matching(query: str | None) -> Select[tuple[User]]:
@@ -122,7 +135,7 @@ class UserService:
         """Every user (optionally whose email or name contains query), by email."""
         async with self.db.read() as session:
             users = (await session.scalars(self._matching(query).order_by(*(k.ordered() for k in USER_ORDER)))).all()
-            return [await self._view(session, user) for user in users]
+            return await self._views(session, users)
 
     async def page(
         self, *, query: str | None = None, limit: int = DEFAULT_LIMIT, cursor: str | None = None
@@ -138,7 +151,7 @@ class UserService:
                 limit=limit,
                 cursor=cursor,
             )
-            return [await self._view(session, user) for (user,) in page.rows], page.next_cursor
+            return await self._views(session, [user for (user,) in page.rows]), page.next_cursor
 
     async def get(self, user_id: str) -> UserView:
         """One user, or NotFound."""

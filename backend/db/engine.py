@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextvars
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
-from backend.db.sqlite import configure_sqlite_engine
+from backend.db.sqlite import configure_sqlite_engine, take_over_begin
+
+T = TypeVar("T")
+WRITER_BEGIN = "BEGIN IMMEDIATE"
 
 READER_CONNECTIONS = 4
 
@@ -16,7 +25,7 @@ READER_CONNECTIONS = 4
 class Database:
     """Async access to outpost.db; every write goes through the single writer connection."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, *, synchronous: str = "FULL", writer_wait_s: float = 30.0) -> None:
         self.path = path
         url = f"sqlite+aiosqlite:///{path}"
         # pool_size=1 and no overflow: the writer is one connection, so writers queue in
@@ -24,22 +33,50 @@ class Database:
         # hide_parameters: a failed statement's message would otherwise quote its values (hashes, digests)
         # into the exception, and from there into the log.
         self.writer_engine = create_async_engine(
-            url, pool_size=1, max_overflow=0, pool_timeout=30, hide_parameters=True
+            url, pool_size=1, max_overflow=0, pool_timeout=writer_wait_s, hide_parameters=True
         )
         self.reader_engine = create_async_engine(
             url, pool_size=READER_CONNECTIONS, max_overflow=0, pool_timeout=30, hide_parameters=True
         )
         # IMMEDIATE takes the write lock at BEGIN, so a write never fails half-way on upgrade.
-        configure_sqlite_engine(self.writer_engine.sync_engine, synchronous=synchronous, begin="BEGIN IMMEDIATE")
+        configure_sqlite_engine(self.writer_engine.sync_engine, synchronous=synchronous, begin=WRITER_BEGIN)
         configure_sqlite_engine(self.reader_engine.sync_engine, synchronous=synchronous, query_only=True)
         self._writer_sessions = async_sessionmaker(self.writer_engine, expire_on_commit=False)
         self._reader_sessions = async_sessionmaker(self.reader_engine, expire_on_commit=False)
+        # The writer's sqlite3 connection, seen from its own thread as a synchronous engine (see write_in_thread).
+        self._in_thread: tuple[sqlite3.Connection, Engine] | None = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session on the writer, committed on success and rolled back on error."""
         async with self._writer_sessions() as session, session.begin():
             yield session
+
+    async def write_in_thread(self, work: Callable[[Session], T]) -> T:
+        """work(session) in one transaction on the writer, run on the writer connection's own thread.
+
+        Each statement of an AsyncSession is a round trip through the event loop (about four turns);
+        when readers keep the loop busy each turn waits behind theirs, and a sign-in's few statements
+        held the one writer for seconds. Here the whole transaction is one trip: for short writes on
+        hot paths (sign-in, audit records). work must not await; it runs with the caller's context
+        variables (the request id), and commits unless it raises.
+        """
+        context = contextvars.copy_context()
+        async with self.writer_engine.connect() as connection:  # queues behind the other writers
+            driver = (await connection.get_raw_connection()).driver_connection  # the aiosqlite.Connection
+            assert driver is not None
+            # aiosqlite has no public way to run a function on its thread; _execute is what its own methods use.
+            return await driver._execute(context.run, self._run_in_thread, driver._conn, work)
+
+    def _run_in_thread(self, dbapi_connection: sqlite3.Connection, work: Callable[[Session], T]) -> T:
+        if self._in_thread is None or self._in_thread[0] is not dbapi_connection:
+            engine = create_engine(
+                "sqlite://", creator=lambda: dbapi_connection, poolclass=StaticPool, hide_parameters=True
+            )
+            take_over_begin(engine, WRITER_BEGIN)  # the pragmas are the writer's already: same connection
+            self._in_thread = (dbapi_connection, engine)
+        with Session(self._in_thread[1], expire_on_commit=False) as session, session.begin():
+            return work(session)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -58,5 +95,6 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection."""
+        self._in_thread = None  # its engine borrows the writer's connection, closed here
         await self.writer_engine.dispose()
         await self.reader_engine.dispose()

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.datadir import write_private_file
 from backend.db.engine import Database
@@ -90,10 +91,14 @@ class AuditTrail:
 
     async def append(self, session: AsyncSession, entry: AuditEntry) -> AuditEvent:
         """Add entry to the chain inside the caller's write transaction; the anchor moves after COMMIT."""
+        return await session.run_sync(self.append_in, entry)
+
+    def append_in(self, session: Session, entry: AuditEntry) -> AuditEvent:
+        """append, for a synchronous session (Database.write_in_thread)."""
         # The head is read here, inside the write transaction that holds the one writer, never from a value
         # read or cached before it: two appends waiting for the writer would otherwise take the same position.
         query = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-        last = (await session.execute(query)).first()
+        last = session.execute(query).first()
         position, previous_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
         row = AuditEvent(
             id=position,
@@ -111,19 +116,18 @@ class AuditTrail:
         )
         row.hash = self._mac(_row_material(row, previous_hash))
         values = {column.key: getattr(row, column.key) for column in AuditEvent.__table__.columns}
-        await session.execute(insert(AuditEvent).values(**values))  # Core: no unit-of-work for an append
+        session.execute(insert(AuditEvent).values(**values))  # Core: no unit-of-work for an append
 
         def committed(_session: object) -> None:
             # No fsync: a crash can only leave the anchor behind the table, which verify accepts.
             self._write_anchor(position, row.hash)
 
-        event.listen(session.sync_session, "after_commit", committed, once=True)
+        event.listen(session, "after_commit", committed, once=True)
         return row
 
     async def record(self, entry: AuditEntry) -> None:
-        """Append entry in a transaction of its own (denials, failed logins)."""
-        async with self.db.write() as session:
-            await self.append(session, entry)
+        """Append entry in a transaction of its own (denials, failed logins): one trip to the writer."""
+        await self.db.write_in_thread(lambda session: self.append_in(session, entry))
 
     def _write_anchor(self, position: int, row_hash: str) -> None:
         mac = self._mac(f"anchor:{position}:{row_hash}".encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -63,8 +64,13 @@ def redact_text(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_secret_name(name: str) -> bool:
+    return name.lower().replace("-", "_") in SECRET_FIELDS
+
+
 def _is_secret_field(name: object) -> bool:
-    return isinstance(name, str) and name.lower().replace("-", "_") in SECRET_FIELDS
+    return isinstance(name, str) and _is_secret_name(name)
 
 
 def redact_value(value: Any) -> Any:
@@ -80,9 +86,26 @@ def redact_value(value: Any) -> Any:
     return redact_text(str(value))  # any other object is rendered as text anyway: mask that text
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+# What structlog's ProcessorFormatter adds to a standard library record's fields for its own use.
+_FORMATTER_META = frozenset({"_record", "_from_structlog"})
+
+
 def redact_secrets(logger: object, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: mask secrets in every field, the message and a formatted exception included."""
+    # Most lines (access lines: a path, ids, numbers) hold plain values under harmless names: one search
+    # over them all rules that out, instead of a search per field.
+    if not any(_is_secret_field(name) for name in event_dict) and all(
+        type(value) in _PLAIN_TYPES or name in _FORMATTER_META for name, value in event_dict.items()
+    ):
+        text = "\0".join(value for value in event_dict.values() if type(value) is str)
+        if not _MIGHT_HOLD_A_SECRET.search(text):
+            return event_dict
     return {
-        name: MASK if _is_secret_field(name) and value is not None else redact_value(value)
+        name: value
+        if name in _FORMATTER_META
+        else MASK
+        if _is_secret_field(name) and value is not None
+        else redact_value(value)
         for name, value in event_dict.items()
     }

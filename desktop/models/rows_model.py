@@ -13,12 +13,15 @@ from PySide6.QtGui import QColor
 Index = QModelIndex | QPersistentModelIndex
 
 
-def short_time(value: Any) -> str:
-    """'2026-11-26T07:20:32.44Z' -> '2026-11-26 07:20' in local time; '' for none."""
+def local_time(value: Any) -> str:
+    """'2026-11-26T07:20:32.44Z' -> '2026-11-26 07:20:32' in local time, to the second; '' for none.
+
+    To the second, not the minute: two sign-ins (or a key made and used) a few seconds apart stay apart.
+    """
     if not value:
         return ""
     moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class Column:
     text: Callable[[dict[str, Any]], str]
     color: Callable[[dict[str, Any]], str | None] | None = None
     sort: Callable[[dict[str, Any]], Any] | None = None  # the sort key, when the text sorts wrongly
+    whole: bool = False  # never cut off while other columns can give way (times, states)
 
 
 class RowsTableModel(QAbstractTableModel):

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.api import ApiClient
-from desktop.models.rows_model import Column, short_time
+from desktop.models.rows_model import Column, local_time
 from desktop.pages.list_page import ListPage
 from desktop.widgets.confirm import confirm
 from desktop.widgets.form_dialog import FormDialog, FormField
@@ -36,13 +36,13 @@ def key_state(key: dict[str, Any]) -> str:
 
 COLUMNS = [
     Column("Name", lambda k: k["name"]),
-    Column("Prefix", lambda k: k["prefix"]),
+    Column("Prefix", lambda k: k["prefix"], whole=True),  # how a person tells keys apart
     Column("Scopes", lambda k: ", ".join(k["scopes"])),
     Column("Owner", lambda k: k["owner_email"]),
     Column("State", key_state, lambda k: None if key_state(k) == "Active" else "#a4262c"),
-    Column("Last used", lambda k: short_time(k["last_used_at"]) or "never"),
-    Column("Expires", lambda k: short_time(k["expires_at"]) or "never"),
-    Column("Created", lambda k: short_time(k["created_at"])),
+    Column("Last used", lambda k: local_time(k["last_used_at"]) or "never", whole=True),
+    Column("Expires", lambda k: local_time(k["expires_at"]) or "never", whole=True),
+    Column("Created", lambda k: local_time(k["created_at"]), whole=True),
 ]
 
 
@@ -108,17 +108,34 @@ class ApiKeysPage(ListPage):
         """Whether the signed-in person may see everyone's keys."""
         return "*" in self.permissions or "api_keys:manage" in self.permissions
 
-    def refresh(self) -> None:
-        # Who am I first: it decides whether the list is everyone's keys or one's own.
-        self.api.get("/api/v1/auth/me", self._me_loaded, lambda _e: ListPage.refresh(self))
-        self.api.get("/api/v1/permissions", self._catalogue_loaded, lambda _e: None)
+    def load(self) -> None:
+        # Who am I (it decides whether the list is everyone's keys or one's own) and the scope catalogue, in
+        # parallel; the list once both have answered, so that `loaded` means the new-key dialog has all it needs.
+        waiting = {"me", "catalogue"}
 
-    def _catalogue_loaded(self, data: dict[str, Any]) -> None:
-        self.catalogue = {item["name"]: item["description"] for item in data.get("items") or []}
+        def answered(part: str) -> None:
+            waiting.discard(part)
+            self._offer_scopes()
+            if not waiting:
+                self.load_rows()
 
-    def _me_loaded(self, data: dict[str, Any]) -> None:
-        self.permissions = list(data.get("permissions") or [])
-        ListPage.refresh(self)
+        def me(data: dict[str, Any]) -> None:
+            self.permissions = list(data.get("permissions") or [])
+            answered("me")
+
+        def catalogue(data: dict[str, Any]) -> None:
+            self.catalogue = {item["name"]: item["description"] for item in data.get("items") or []}
+            answered("catalogue")
+
+        guard = self.loads.guard
+        self.api.get("/api/v1/auth/me", guard(me), guard(lambda _e: answered("me")))
+        self.api.get("/api/v1/permissions", guard(catalogue), guard(lambda _e: answered("catalogue")))
+
+    def _offer_scopes(self) -> None:
+        """An open new-key dialog offers what is known now (the catalogue or one's permissions may come after it)."""
+        dialog = self.dialog
+        if isinstance(dialog, FormDialog) and dialog.isVisible() and "scopes" in dialog.inputs:
+            dialog.set_options("scopes", self.scope_options(), self.scope_details())
 
     def _selection_changed(self, *_args: object) -> None:
         key = self.selected()
@@ -149,7 +166,9 @@ class ApiKeysPage(ListPage):
             "A key can do at most what you can; give it only the scopes its program needs.",
             [
                 FormField("name", "Name", help="What uses it, e.g. “inspection sync script”."),
-                FormField("scopes", "Scopes", "checks", options=self.scope_options(), details=self.scope_details()),
+                FormField(
+                    "scopes", "Scopes", "described_checks", options=self.scope_options(), details=self.scope_details()
+                ),
                 FormField("expires", "Expires", "choice", value="90", options=EXPIRY_CHOICES),
             ],
             "Create key",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,21 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.api import ApiClient
-from desktop.models.rows_model import Column
+from desktop.models.rows_model import Column, local_time
 from desktop.pages.list_page import ListPage
 
 OUTCOME_COLOURS = {"success": None, "failure": "#a4262c", "denied": "#b35c00"}
 PAGE_SIZE = 100
 TYPING_PAUSE_MS = 300  # filter once typing pauses, not on every key
-DETAILS_HEIGHT = 170
+DETAILS_MIN_HEIGHT = 60  # a few lines of the event; the splitter above it gives it more on demand
 DATE_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
-
-
-def time_to_the_second(value: Any) -> str:
-    """'2026-11-26T07:20:32.44Z' -> '2026-11-26 07:20:32' in local time: events a second apart stay apart."""
-    if not value:
-        return ""
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def rfc3339(moment: QDateTime) -> str:
@@ -43,7 +35,7 @@ def rfc3339(moment: QDateTime) -> str:
 
 
 COLUMNS = [
-    Column("Time", lambda e: time_to_the_second(e["at"])),
+    Column("Time", lambda e: local_time(e["at"]), whole=True),
     Column("Actor", lambda e: e["actor_label"]),
     Column("Action", lambda e: e["action"]),
     Column("Target", lambda e: e["target"] or ""),
@@ -94,19 +86,21 @@ class AuditPage(ListPage):
         dates.addStretch(1)
         self.body.addLayout(filters)
         self.body.addLayout(dates)
-        self.add_table()
         self.details = QPlainTextEdit()
         self.details.setObjectName("eventDetails")
         self.details.setReadOnly(True)
-        self.details.setPlaceholderText("Select an event to see all of it.")
-        self.details.setFixedHeight(DETAILS_HEIGHT)
-        self.body.addWidget(self.details)
+        self.details.setPlaceholderText("Select an event to see all of it. Drag the bar above to resize this panel.")
+        self.details.setMinimumHeight(DETAILS_MIN_HEIGHT)
+        self.add_table(self.details)
         self.table.selectionModel().selectionChanged.connect(self._show_selected)
         self.model.modelReset.connect(self._show_selected)
         self.older_button = QPushButton("Load older events")
         self.older_button.clicked.connect(self.load_older)
-        self.body.addWidget(self.older_button)
+        self.footer.addWidget(self.older_button)
+        self.page_size = PAGE_SIZE
         self.next_cursor: str | None = None
+        self.pages_shown = 1  # the newest page and the older ones loaded on demand: a reload loads as many
+        self._shown_query: dict[str, str] | None = None
         self.older_button.setEnabled(False)
 
     def _moment_filter(self, label: str, days: int) -> tuple[QCheckBox, QDateTimeEdit]:
@@ -122,7 +116,7 @@ class AuditPage(ListPage):
         return check, edit
 
     def _query(self, cursor: str | None = None) -> dict[str, str]:
-        query = {"limit": str(PAGE_SIZE)}
+        query = {"limit": str(self.page_size)}
         for key, value in (("action", self.action.text().strip()), ("actor", self.actor.text().strip())):
             if value:
                 query[key] = value
@@ -139,10 +133,41 @@ class AuditPage(ListPage):
     def path(self) -> str:
         return "/api/v1/audit?" + urlencode(self._query())
 
-    def refresh(self) -> None:
-        """Load the newest page; older ones come on demand."""
+    def load(self) -> None:
+        """The newest events, as many pages of them as were shown (a reload keeps what the person loaded)."""
         self.typing.stop()
-        self.api.get(self.path(), self._loaded, self._failed)
+        query = self._query()
+        if query != self._shown_query:
+            self.pages_shown = 1  # other filters: from the newest page again
+        rows: list[dict[str, Any]] = []
+        fetched = [0]
+
+        def page_loaded(data: Any) -> None:
+            if not isinstance(data, dict):
+                self._loaded(data)
+                return
+            rows.extend(data.get("items") or [])
+            fetched[0] += 1
+            cursor = data.get("next_cursor")
+            if cursor and fetched[0] < self.pages_shown:
+                self.api.get(self._page_path(query, cursor), guarded, self.loads.guard(self._failed))
+                return
+            self.pages_shown = fetched[0]
+            self._shown_query = query
+            self._loaded({**data, "items": rows})
+
+        guarded = self.loads.guard(page_loaded)
+        self.api.get(self._page_path(query), guarded, self.loads.guard(self._failed))
+
+    def stop(self) -> None:
+        """Forget what was shown, the pages loaded too (signed out)."""
+        super().stop()
+        self._shown_query = None
+        self.pages_shown = 1
+
+    @staticmethod
+    def _page_path(query: dict[str, str], cursor: str | None = None) -> str:
+        return "/api/v1/audit?" + urlencode({**query, "cursor": cursor} if cursor else query)
 
     def after_load(self, data: dict[str, Any]) -> None:
         self.next_cursor = data.get("next_cursor")
@@ -153,12 +178,15 @@ class AuditPage(ListPage):
         self.details.setPlainText(json.dumps(event, indent=2, ensure_ascii=False) if event else "")
 
     def load_older(self) -> None:
-        """Append the next page of older events."""
-        if not self.next_cursor:
+        """Append the next page of older events (dropped if a reload starts meanwhile: it brings its own)."""
+        if not self.next_cursor or self._shown_query is None:
             return
-        self.api.get("/api/v1/audit?" + urlencode(self._query(self.next_cursor)), self._older_loaded, self._failed)
+        path = self._page_path(self._shown_query, self.next_cursor)
+        self.api.get(path, self.loads.guard(self._older_loaded), self.loads.guard(self._failed))
 
     def _older_loaded(self, data: dict[str, Any]) -> None:
         self.model.append_rows(list(data.get("items") or []))
+        self.pages_shown += 1
         self.after_load(data)
+        self.show_count()
         self.loaded.emit()

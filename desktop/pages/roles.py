@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from desktop.api import ApiClient, ApiError
+from desktop.pages.newest_load import NewestLoad
 from desktop.widgets.confirm import confirm
 from desktop.widgets.form_dialog import FormDialog, FormField
 from desktop.widgets.page_header import PageHeader
@@ -55,6 +56,7 @@ class RolesPage(QWidget):
         self.permissions: list[str] = []
         self.dialog: QWidget | None = None
         self._saving = 0
+        self.loads = NewestLoad()
         self.header = PageHeader(
             "Roles", "What each role may do. Built-in roles are fixed; custom roles can be edited."
         )
@@ -75,6 +77,8 @@ class RolesPage(QWidget):
         self.matrix.verticalHeader().setMaximumWidth(PERMISSION_HEADER_WIDTH)
         self.matrix.currentCellChanged.connect(lambda *_cells: self._show_details())
         self.matrix.horizontalHeader().sectionClicked.connect(self._header_clicked)
+        self.matrix.itemSelectionChanged.connect(self._selection_changed)
+        self.matrix.installEventFilter(self)
         self.details = QLabel()
         self.details.setObjectName("roleDetails")
         self.details.setWordWrap(True)
@@ -86,20 +90,24 @@ class RolesPage(QWidget):
         layout.addWidget(self.matrix, 1)
         layout.addWidget(self.details)
         self.save_button.setEnabled(False)
+        self._selection_changed()
 
     def start(self) -> None:
         """Load once signed in."""
         self.refresh()
 
     def stop(self) -> None:
-        """Forget what was shown (signed out)."""
+        """Forget what was shown (signed out); replies still on their way are dropped."""
+        self.loads.begin()
         self.matrix.clear()
         self.roles = []
         self.details.clear()
+        self._selection_changed()
 
     def refresh(self) -> None:
-        """Load roles and the permission catalogue."""
-        self.api.get_every_page("/api/v1/roles", self._loaded, self._failed)
+        """Load roles and the permission catalogue; only the newest load's reply is shown."""
+        self.loads.begin()
+        self.api.get_every_page("/api/v1/roles", self.loads.guard(self._loaded), self.loads.guard(self._failed))
 
     def _failed(self, error: ApiError) -> None:
         self.header.show_error(error.detail)
@@ -131,11 +139,26 @@ class RolesPage(QWidget):
             for column, role in enumerate(self.roles):
                 self.matrix.setItem(row, column, self._cell(role, permission, description))
         self.matrix.resizeColumnsToContents()
+        self.fit_permission_header()
         self.matrix.resizeRowsToContents()
         self.matrix.blockSignals(False)
         self._show_details()
         self.save_button.setEnabled(False)
+        self._selection_changed()  # the reload cleared the selection with signals blocked
         self.loaded.emit()
+
+    def fit_permission_header(self) -> None:
+        """The permissions' column as wide as their descriptions where the roles leave room, else elided at 320 px."""
+        header = self.matrix.verticalHeader()
+        roles_width = sum(self.matrix.columnWidth(column) for column in range(self.matrix.columnCount()))
+        spare = self.matrix.width() - 2 * self.matrix.frameWidth() - self.matrix.verticalScrollBar().sizeHint().width()
+        wanted = header.sizeHint().width()  # the widest "id / description" pair
+        header.setMaximumWidth(max(PERMISSION_HEADER_WIDTH, min(wanted, spare - roles_width)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        """Give the permission descriptions the room the window has."""
+        super().resizeEvent(event)
+        self.fit_permission_header()
 
     @staticmethod
     def _cell(role: dict[str, Any], permission: str, description: str) -> QTableWidgetItem:
@@ -231,6 +254,20 @@ class RolesPage(QWidget):
         """The role whose column is selected."""
         columns = {index.column() for index in self.matrix.selectedIndexes()}
         return self.roles[columns.pop()] if len(columns) == 1 else None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """Tabbing into the matrix puts the cursor on the first custom role (built-in cells cannot take it)."""
+        if watched is self.matrix and event.type() == QEvent.Type.FocusIn:
+            current = self.matrix.currentItem()
+            custom = [column for column, role in enumerate(self.roles) if not role["builtin"]]
+            if (current is None or not current.flags() & Qt.ItemFlag.ItemIsEnabled) and custom and self.permissions:
+                self.matrix.setCurrentCell(0, custom[0])
+        return super().eventFilter(watched, event)
+
+    def _selection_changed(self) -> None:
+        """Delete follows the selection: a custom role's column, never a built-in one's."""
+        role = self.selected_role()
+        self.delete_button.setEnabled(role is not None and not role["builtin"])
 
     def new_role(self) -> None:
         """Ask for a name and description; permissions are then ticked in the matrix."""

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from PySide6.QtWidgets import QLineEdit, QMessageBox, QWidget
 
 from desktop.api import ApiClient
-from desktop.models.rows_model import Column, short_time
+from desktop.models.rows_model import Column, local_time
 from desktop.pages.list_page import ListPage
 from desktop.widgets.confirm import confirm
 from desktop.widgets.form_dialog import FormDialog, FormField
@@ -20,8 +20,8 @@ COLUMNS = [
     Column(
         "State", lambda u: "Active" if u["is_active"] else "Disabled", lambda u: None if u["is_active"] else "#a4262c"
     ),
-    Column("Last sign-in", lambda u: short_time(u["last_login_at"]) or "never"),
-    Column("Created", lambda u: short_time(u["created_at"])),
+    Column("Last sign-in", lambda u: local_time(u["last_login_at"]) or "never", whole=True),
+    Column("Created", lambda u: local_time(u["created_at"]), whole=True),
 ]
 
 
@@ -59,13 +59,15 @@ class UsersPage(ListPage):
         query = self.search.text().strip()
         return "/api/v1/users" + (f"?q={quote(query)}" if query else "")
 
-    def refresh(self) -> None:
+    def load(self) -> None:
         # Roles first, so the dialogs have them to offer by the time the list (and `loaded`) arrives.
-        self.api.get_every_page("/api/v1/roles", self._roles_loaded, lambda _error: ListPage.refresh(self))
+        self.api.get_every_page(
+            "/api/v1/roles", self.loads.guard(self._roles_loaded), self.loads.guard(lambda _error: self.load_rows())
+        )
 
     def _roles_loaded(self, data: dict[str, Any]) -> None:
         self.roles = [role["name"] for role in data.get("items") or []]
-        ListPage.refresh(self)
+        self.load_rows()
 
     def _selection_changed(self, *_args: object) -> None:
         user = self.selected()

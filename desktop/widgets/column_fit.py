@@ -9,8 +9,11 @@ KEPT_WHOLE = 160  # columns this narrow (times, states, names) keep their conten
 FLOOR = 80  # ...as long as the wider ones keep at least this much each
 
 
-def fitted_widths(wanted: list[int], available: int) -> list[int]:
-    """Widths that sum to at most available: the widest columns give way first; spare room goes by content width."""
+def fitted_widths(wanted: list[int], available: int, kept: frozenset[int] = frozenset()) -> list[int]:
+    """Widths that sum to at most available: the widest columns give way first; spare room goes by content width.
+
+    Columns in kept (times, say: a cut-off time reads as a different time) give way only if nothing else can.
+    """
     total = sum(wanted)
     if not wanted or available <= 0:
         return wanted
@@ -18,12 +21,13 @@ def fitted_widths(wanted: list[int], available: int) -> list[int]:
         # Shared in proportion to what each column shows, so no single column (the last one, say) takes it all.
         spare = available - total
         return [width + spare * width // total for width in wanted]
-    wide = [index for index, width in enumerate(wanted) if width > KEPT_WHOLE]
-    room = available - sum(width for width in wanted if width <= KEPT_WHOLE)
-    if wide and room // len(wide) >= FLOOR:
-        # A cut-off time or state reads badly; long free text (details, scopes) loses least by an ellipsis.
-        shrunk = iter(capped([wanted[index] for index in wide], room))
-        return [next(shrunk) if width > KEPT_WHOLE else width for width in wanted]
+    wide = [index for index, width in enumerate(wanted) if width > KEPT_WHOLE and index not in kept]
+    for shrinking, floor in ((wide, FLOOR), ([index for index in range(len(wanted)) if index not in kept], MIN_COLUMN)):
+        room = available - sum(width for index, width in enumerate(wanted) if index not in shrinking)
+        if shrinking and room // len(shrinking) >= floor:
+            # A cut-off time or state reads badly; long free text (details, scopes) loses least by an ellipsis.
+            shrunk = iter(capped([wanted[index] for index in shrinking], room))
+            return [next(shrunk) if index in shrinking else width for index, width in enumerate(wanted)]
     return capped(wanted, available)
 
 
@@ -41,7 +45,7 @@ def capped(wanted: list[int], available: int) -> list[int]:
     return [max(min(width, cap), MIN_COLUMN) for width in wanted]
 
 
-def fit_columns(table: QTableView) -> None:
+def fit_columns(table: QTableView, kept: frozenset[int] = frozenset()) -> None:
     """Size each column to its contents, then fit them all into the visible width (no horizontal scrolling)."""
     header = table.horizontalHeader()
     model = table.model()
@@ -49,5 +53,5 @@ def fit_columns(table: QTableView) -> None:
         return
     columns = range(model.columnCount())
     wanted = [max(table.sizeHintForColumn(column), header.sectionSizeHint(column)) for column in columns]
-    for column, width in zip(columns, fitted_widths(wanted, table.viewport().width()), strict=True):
+    for column, width in zip(columns, fitted_widths(wanted, table.viewport().width(), kept), strict=True):
         header.resizeSection(column, width)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from desktop.api import ApiError
 from desktop.widgets.confirm import mark_destructive
 
-FieldKind = Literal["text", "email", "password", "checks", "choice"]
+FieldKind = Literal["text", "email", "password", "checks", "described_checks", "choice"]
 DESCRIBED_CHECKS_WIDTH = 680
 COLUMN_GAP = 16
 DESCRIBED_CHECKS_ROWS = 9  # rows shown before the list scrolls (the dialog can be enlarged for more)
@@ -41,7 +41,7 @@ class FormField:
     value: Any = None
     options: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
     help: str = ""
-    details: dict[str, str] = field(default_factory=dict)  # checks: what each option means, shown beside it
+    details: dict[str, str] = field(default_factory=dict)  # described_checks: what each option means, beside it
 
 
 def described_checks(spec: FormField) -> QTreeWidget:
@@ -54,9 +54,18 @@ def described_checks(spec: FormField) -> QTreeWidget:
     tree.setWordWrap(True)
     tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     tree.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    chosen = set(spec.value or [])
-    for value, text in spec.options:
-        description = spec.details.get(value, "")
+    tree.header().setStretchLastSection(True)
+    fill_described_checks(tree, spec.options, spec.details, set(spec.value or []))
+    return tree
+
+
+def fill_described_checks(
+    tree: QTreeWidget, options: list[tuple[str, str]], details: dict[str, str], chosen: set[str]
+) -> None:
+    """(Re)fill a described_checks tree: these options, what each means, the chosen ones ticked."""
+    tree.clear()
+    for value, text in options:
+        description = details.get(value, "")
         item = QTreeWidgetItem([text, description])
         item.setData(0, Qt.ItemDataRole.UserRole, value)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -66,11 +75,9 @@ def described_checks(spec: FormField) -> QTreeWidget:
         tree.addTopLevelItem(item)
     tree.resizeColumnToContents(0)
     tree.setColumnWidth(0, tree.columnWidth(0) + COLUMN_GAP)
-    tree.header().setStretchLastSection(True)
-    rows = min(max(len(spec.options), 2), DESCRIBED_CHECKS_ROWS)
+    rows = min(max(len(options), 2), DESCRIBED_CHECKS_ROWS)
     row_height = max(tree.sizeHintForRow(0), 22)
     tree.setMinimumHeight(row_height * rows + tree.header().sizeHint().height() + 2 * tree.frameWidth())
-    return tree
 
 
 class FormDialog(QDialog):
@@ -149,7 +156,7 @@ class FormDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def _make_input(self, spec: FormField) -> QWidget:
-        if spec.kind == "checks" and spec.details:
+        if spec.kind == "described_checks":
             self.setMinimumWidth(DESCRIBED_CHECKS_WIDTH)
             return described_checks(spec)
         if spec.kind == "checks":
@@ -201,6 +208,13 @@ class FormDialog(QDialog):
                 tree_item = widget.topLevelItem(row)
                 checked = tree_item.data(0, Qt.ItemDataRole.UserRole) in set(value)
                 tree_item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def set_options(self, name: str, options: list[tuple[str, str]], details: dict[str, str]) -> None:
+        """Offer other options in a described_checks field (they arrived late); what was ticked stays ticked."""
+        tree = self.inputs[name]
+        assert isinstance(tree, QTreeWidget)
+        self.fields[name].options, self.fields[name].details = options, details
+        fill_described_checks(tree, options, details, set(self.values()[name]))
 
     def values(self) -> dict[str, Any]:
         """Every field's current value."""

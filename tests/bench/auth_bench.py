@@ -1,4 +1,4 @@
-"""Identity costs: Argon2id per hash, password logins a second, and /health latency while logins run."""
+"""Identity costs: Argon2id per hash, password logins a second, and /health latency while logins run (both cores)."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         log_path = Path(tmp, "server.log")
         cmd = [sys.executable, "-m", "backend", "serve", "--port", "0", "--data-dir", str(Path(tmp, "data"))]
         try:
-            with log_path.open("w") as log, spawn(cmd, log, pipe_stdout=True) as proc:
+            with log_path.open("w") as log, spawn(cmd, log, pipe_stdout=True, pin=False) as proc:
                 base = ready_url(proc)
                 wait_answering(base + "/health", proc)
                 create_user(base, Path(tmp, "data"))

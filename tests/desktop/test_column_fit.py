@@ -28,3 +28,11 @@ def test_short_columns_such_as_times_keep_their_contents_while_long_text_gives_w
     assert sum(widths) <= 820
     assert widths[:5] == [140, 150, 140, 110, 90]
     assert widths[5] == widths[6] >= 80
+
+
+def test_kept_columns_give_way_only_when_nothing_else_can() -> None:
+    # No column is wide, so all would be capped alike, the times (140) with them: the others give way instead.
+    widths = fitted_widths([100, 98, 95, 150, 80, 113, 97, 150], 830, kept=frozenset({5, 6, 7}))
+    assert sum(widths) <= 830
+    assert widths[5:] == [113, 97, 150]
+    assert fitted_widths([100, 150], 60, kept=frozenset({1})) == [MIN_COLUMN, MIN_COLUMN]  # nothing else can

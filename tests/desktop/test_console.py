@@ -172,6 +172,7 @@ def test_the_consoles_backend_takes_a_free_port_when_the_configured_one_is_taken
         assert console.host.url != f"http://127.0.0.1:{port}"
         note = f"port {port} was taken by another program, so the backend took a free one"
         assert console.host.port_note == note
-        assert console.window.status_text.text() == f"Connected ({note})"
+        assert console.window.status_text.text() == f"Connected (port {port} was in use)"
+        assert console.window.status_text.toolTip() == note
         assert console.window.status_url.text() == console.host.url
         assert f"{note}: {console.host.url}" in caplog.text

@@ -42,7 +42,7 @@ def test_16_pages_are_registered_from_one_list(qtbot: QtBot, console: Console) -
     from desktop.pages.registry import PAGES
 
     names = [spec.name for spec in PAGES]
-    assert names == ["dashboard", "users", "roles", "api_keys", "audit"]
+    assert names == ["dashboard", "users", "roles", "api_keys", "audit", "collections", "records"]
     assert [console.window.nav.item(row).text() for row in range(console.window.nav.count())] == [
         spec.title for spec in PAGES
     ]
@@ -171,7 +171,8 @@ def test_13_a_dead_backend_is_said_in_words_and_the_dashboard_greys_out(qtbot: Q
     assert "last known" in console.dashboard.updated.text().lower()
     qtbot.waitUntil(lambda: console.host.state == HostState.CONNECTED, timeout=START_TIMEOUT_MS)
     qtbot.waitUntil(console.dashboard.cards.isEnabled, timeout=START_TIMEOUT_MS)
-    assert console.window.status_text.text() == "Connected"
+    # "Connected", or "Connected (port 8765 was in use)" when the restart found the port taken (by whatever).
+    assert console.window.status_text.text().startswith("Connected")
 
 
 def test_14_a_brief_notice_says_an_action_worked(qtbot: QtBot, console: Console) -> None:

@@ -72,3 +72,17 @@ def test_built_in_roles_look_fixed_and_every_permission_and_role_is_described(qt
     )
     assert EDITOR_MEANS in page.details.text()
     assert "cannot be changed" in page.details.text()
+
+
+def test_permission_descriptions_are_whole_when_the_window_has_room(qtbot: QtBot, console: Console) -> None:
+    signed_in_console(qtbot, console)
+    console.window.resize(1440, 900)
+    console.window.show_page("Roles")
+    page = console.roles
+    qtbot.waitUntil(lambda: bool(page.roles), timeout=API_TIMEOUT_MS)
+    header = page.matrix.verticalHeader()
+    # At 1440 px the four roles leave room: "Create, edit and disable users, reset passwords, assign roles" whole.
+    qtbot.waitUntil(lambda: header.width() >= header.sizeHint().width(), timeout=5000)
+    assert page.matrix.horizontalScrollBar().maximum() == 0
+    console.window.resize(1024, 640)  # no room: elided (whole in the tooltip), the roles stay in view
+    qtbot.waitUntil(lambda: header.width() <= 320, timeout=5000)

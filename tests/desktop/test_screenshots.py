@@ -16,11 +16,11 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         [sys.executable, "-m", "desktop.screenshots", str(out)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,  # the backend is killed and restarted for one shot
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert result.returncode == 0, result.stderr
-    pages = {"dashboard", "users", "roles", "api-keys", "audit-log"}
+    pages = {"dashboard", "collections", "records", "users", "roles", "api-keys", "audit-log"}
     dialogs = {
         "first-admin-error",
         "sign-in",
@@ -34,7 +34,10 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         "change-password",
     }
     sized = {f"{page}-{size}" for page in pages for size in ("1024x640", "1440x900")}
-    assert {p.stem for p in out.glob("*.png")} == sized | {f"dialog-{name}" for name in dialogs}
+    shots = {p.stem for p in out.glob("*.png")}
+    assert shots == sized | {f"dialog-{name}" for name in dialogs} | {"dashboard-backend-stopped"}
+    stopped = QImage(str(out / "dashboard-backend-stopped.png"))
+    assert (stopped.width(), stopped.height()) == (1024, 640)
     image = QImage(str(out / "dashboard-1024x640.png"))
     assert not image.isNull()
     assert (image.width(), image.height()) == (1024, 640)

@@ -69,3 +69,51 @@ def test_the_window_check_under_the_c_locale_prints_no_locale_warning() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "window" in done.stdout
     assert "Detected locale" not in done.stderr, done.stderr
+
+
+# Runs `python -m desktop` (as runpy does) with the xcb cursor library unloadable; says whether Qt got loaded.
+DESKTOP_MODULE_WITHOUT_CURSOR_LIBRARY = HIDING_CURSOR_LIBRARY.replace(
+    'from backend.cli import main\nsys.argv[0] = "outpost"\nmain()\n',
+    """import runpy
+try:
+    runpy.run_module("desktop", run_name="__main__", alter_sys=True)
+finally:
+    print("Qt loaded" if "PySide6.QtWidgets" in sys.modules else "Qt not loaded", file=sys.stderr)
+""",
+)
+
+
+def test_python_m_desktop_runs_the_same_preflight_before_qt(tmp_path: Path) -> None:
+    env = {**on_x11(":65000"), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(
+        [sys.executable, "-c", DESKTOP_MODULE_WITHOUT_CURSOR_LIBRARY, str(tmp_path / "data")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "apt-get install libxcb-cursor0" in done.stderr
+    assert "Qt not loaded" in done.stderr
+
+
+def without_a_display() -> dict[str, str]:
+    hidden = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    return {**{k: v for k, v in os.environ.items() if k not in hidden}, "QT_QPA_PLATFORM": ""}
+
+
+def test_no_display_exits_1_like_a_missing_library_from_either_entry_point(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    for program in ([*SOURCE_PROGRAM, "gui", "--data-dir", data], [sys.executable, "-m", "desktop", data]):
+        done = subprocess.run(
+            program,
+            env=without_a_display(),
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 1, (program, done.stdout + done.stderr)
+        assert "error: the console has no display" in done.stderr
+        assert "outpost serve" in done.stderr

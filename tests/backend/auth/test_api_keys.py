@@ -19,6 +19,7 @@ from tests.backend.auth.helpers import (
     db_time,
     field_errors,
 )
+from tests.waiting import wait_until
 
 KEY_FORMAT = re.compile(r"^(?P<prefix>opk_[0-9a-f]{8})_(?P<secret>[A-Za-z0-9_-]{43,})$")
 
@@ -202,8 +203,13 @@ def test_last_used_at_is_set_by_use(shared: Instance, editor: Person) -> None:
     created = shared.create_api_key(editor.headers, ["system:read"])
     assert created["api_key"]["last_used_at"] is None
     assert shared.client.get("/api/v1/system", headers=x_api_key(created["key"])).status_code == 200
-    [item] = shared.client.get("/api/v1/api-keys", headers=editor.headers).json()["items"]
-    used = datetime.fromisoformat(item["last_used_at"])
+
+    def last_used() -> str | None:
+        [item] = shared.client.get("/api/v1/api-keys", headers=editor.headers).json()["items"]
+        return item["last_used_at"]
+
+    assert wait_until(lambda: last_used() is not None)  # stored off the request's path, just after it
+    used = datetime.fromisoformat(str(last_used()))
     assert abs(datetime.now(UTC) - used) < timedelta(minutes=1)
 
 

@@ -276,9 +276,9 @@ def _claims(instance: Instance, counted: tuple[Counted, ...], attempts: int) -> 
 
     async def scenario() -> list[Backoff | None]:
         answers = []
+        throttle = instance.identity.sessions.throttle
         for _ in range(attempts):
-            async with instance.client.app.state.db.write() as session:
-                answers.append(await instance.identity.sessions.throttle.claim(session, counted))
+            answers.append(await instance.client.app.state.db.write_in_thread(lambda s: throttle.claim(s, counted)))
         return answers
 
     return list(instance.call(scenario))
@@ -286,8 +286,8 @@ def _claims(instance: Instance, counted: tuple[Counted, ...], attempts: int) -> 
 
 def _release(instance: Instance, counted: tuple[Counted, ...]) -> None:
     async def scenario() -> None:
-        async with instance.client.app.state.db.write() as session:
-            await instance.identity.sessions.throttle.release(session, counted)
+        throttle = instance.identity.sessions.throttle
+        await instance.client.app.state.db.write_in_thread(lambda s: throttle.release(s, counted))
 
     instance.call(scenario)
 

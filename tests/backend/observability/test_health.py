@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -66,3 +67,27 @@ def test_not_ready_when_database_is_gone(client: TestClient[Litestar], settings:
     response = client.get("/ready")
     assert response.status_code == 503
     assert response.json()["checks"]["database"]["ok"] is False
+
+
+def test_probes_asked_together_share_one_check_and_a_later_one_checks_again(
+    client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readiness = client.app.state.readiness
+    round_trips = []
+    real_round_trip = client.app.state.cache.round_trip
+
+    def counted() -> None:
+        round_trips.append(1)
+        real_round_trip()
+
+    monkeypatch.setattr(client.app.state.cache, "round_trip", counted)
+
+    async def together() -> list[bool]:
+        answers = await asyncio.gather(*(readiness.check() for _ in range(20)))
+        return [all(part.ok for part in answer.values()) for answer in answers]
+
+    with client.portal() as portal:
+        assert portal.call(together) == [True] * 20
+        assert len(round_trips) == 1
+        portal.call(together)
+    assert len(round_trips) == 2

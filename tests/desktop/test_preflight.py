@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from backend.console_preflight import (
+from desktop.preflight import (
+    NO_DISPLAY_MESSAGE,
     QT_LIBRARIES,
     XCB_LIBRARIES,
+    console_environment_problem,
     missing_libraries,
     missing_libraries_message,
+    no_display,
     platform_is_xcb,
     use_utf8_locale,
 )
@@ -61,3 +64,12 @@ def test_the_c_locale_becomes_c_utf8_for_the_encoding_only() -> None:
     assert env["LC_CTYPE"] == "C.UTF-8"
     assert env["LC_MESSAGES"] == "C"
     assert env["LANG"] == "C"
+
+
+def test_no_display_is_said_before_qt_and_an_empty_platform_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.platform", "linux")
+    env = {"QT_QPA_PLATFORM": "", "LANG": "C.UTF-8"}
+    assert console_environment_problem(env) == NO_DISPLAY_MESSAGE
+    assert "QT_QPA_PLATFORM" not in env
+    assert no_display({"QT_QPA_PLATFORM": "offscreen"}) is False
+    assert no_display({"WAYLAND_DISPLAY": "wayland-0"}) is False

@@ -1,8 +1,8 @@
-"""Before the console starts Qt: the system libraries its platform needs, named by package, and a UTF-8 locale.
+"""Before the console starts Qt: a display, the system libraries its platform needs (named by package), UTF-8.
 
-Qt aborts the whole process (exit 134) when its platform plugin cannot load, with a note that names no
-package, and warns on stderr under a non-UTF-8 locale; both are settled here, before Qt is imported.
-Nothing here imports Qt.
+Qt aborts the whole process (exit 134) when it has no display or its platform plugin cannot load, with a
+note that names no package, and warns on stderr under a non-UTF-8 locale; all three are settled here,
+before Qt is imported. Nothing here imports Qt, nor anything of the backend (`outpost gui` runs it too).
 """
 
 from __future__ import annotations
@@ -122,9 +122,27 @@ def use_utf8_locale(env: MutableMapping[str, str]) -> None:
             locale.setlocale(locale.LC_CTYPE, "")
 
 
+def no_display(env: MutableMapping[str, str]) -> bool:
+    """On Linux, whether Qt has no screen to open the window on (and no platform that needs none was asked for)."""
+    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return False
+    return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+NO_DISPLAY_MESSAGE = (
+    "the console has no display to open its window on (DISPLAY and WAYLAND_DISPLAY are unset).\n"
+    "  On a headless machine run the backend alone: outpost serve\n"
+    "  To render without a screen: QT_QPA_PLATFORM=offscreen outpost"
+)
+
+
 def console_environment_problem(env: MutableMapping[str, str] | None = None) -> str | None:
     """Make env ready for Qt (a UTF-8 locale); what stops the console from starting here, or None."""
     env = os.environ if env is None else env
+    if env.get("QT_QPA_PLATFORM", None) == "":
+        del env["QT_QPA_PLATFORM"]  # exported but empty aborts Qt: treat it as unset
+    if no_display(env):
+        return NO_DISPLAY_MESSAGE
     missing = missing_libraries(env)
     if missing:
         return missing_libraries_message(missing, env)
