@@ -18,6 +18,7 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FIELD_ID_PATTERN = re.compile(r"^f[a-z2-7]{10}$")
 # Record JSON puts these beside the fields; a field may not take their names (nor any name starting with "_").
 SYSTEM_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by")
+FILTER_WORDS = ("in", "true", "false", "null")  # words of the filter language: a field so named could not be filtered
 TABLE_PREFIX = "c_"
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 
@@ -181,4 +182,6 @@ def field_name_problem(name: str) -> str | None:
     """Why name cannot name a field, or None."""
     if name in SYSTEM_FIELDS:
         return f"{name} is a system field's name"
+    if name in FILTER_WORDS:
+        return f"{name} is a word of the filter language"
     return name_problem(name, what="a field name")
