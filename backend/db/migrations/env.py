@@ -8,6 +8,7 @@ from sqlalchemy.pool import NullPool
 
 import backend.auth.models
 import backend.observability.audit_models
+import backend.records.models
 import backend.system.models  # noqa: F401
 from backend.db.base import Base
 from backend.db.sqlite import configure_sqlite_engine
