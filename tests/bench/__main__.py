@@ -1,10 +1,10 @@
-"""`python -m tests.bench [http|auth|exe] [options]`: HTTP, identity costs, the executable (all by default)."""
+"""`python -m tests.bench [http|auth|exe|crash] [options]`: HTTP, identity, the executable (default), crashes."""
 
 import sys
 
-from tests.bench import auth_bench, exe_bench, http_bench
+from tests.bench import auth_bench, crash_bench, exe_bench, http_bench
 
-SUITES = {"http": http_bench.main, "auth": auth_bench.main, "exe": exe_bench.main}
+SUITES = {"http": http_bench.main, "auth": auth_bench.main, "exe": exe_bench.main, "crash": crash_bench.main}
 
 args = sys.argv[1:]
 if args and args[0] in SUITES:
