@@ -34,6 +34,7 @@ from backend.cache import Cache
 from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
+from backend.db.paging import CursorCodec
 from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
 from backend.head_requests import HeadAsGetMiddleware, with_head
 from backend.host_check import HostCheckMiddleware
@@ -43,6 +44,10 @@ from backend.observability.readiness import ReadinessService
 from backend.observability.request_id import RequestContextMiddleware
 from backend.openapi_strict import StrictStructSchemaPlugin
 from backend.rate_limit import handle_rate_limited, rate_limit_config
+from backend.records.batch import BatchService
+from backend.records.interim import NoCollections, Unwired
+from backend.records.routes import RecordController, batch_records
+from backend.records.service import RecordService
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
 from backend.system.info import SystemInfo, system_info
@@ -102,6 +107,14 @@ def _provide_identity(state: State) -> Identity:
     return state.identity
 
 
+def _provide_records(state: State) -> RecordService:
+    return state.records
+
+
+def _provide_batch(state: State) -> BatchService:
+    return state.batch
+
+
 def create_app(settings: Settings) -> Litestar:
     """The HTTP application for these settings; the database must already be migrated."""
     secret = load_or_create_secret(settings.paths, settings.secret_file, settings.secret_key)
@@ -117,6 +130,9 @@ def create_app(settings: Settings) -> Litestar:
         app.state.identity = Identity.open(db, secret, settings.paths)
         await app.state.identity.directory.load_revocations()
         await app.state.identity.hasher.prepare()
+        cursors = CursorCodec(derive_key(secret, "cursor"))
+        app.state.records = RecordService(db, NoCollections(), Unwired(), Unwired(), cursors)
+        app.state.batch = BatchService(app.state.records, app.state.identity.audit)
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
@@ -140,6 +156,8 @@ def create_app(settings: Settings) -> Litestar:
             PermissionController,
             ApiKeyController,
             AuditController,
+            RecordController,
+            batch_records,
             api_docs_assets(),
         ],
         # Authentication first, so the rate limit counts per principal; then the guard checks each route's declaration.
@@ -154,6 +172,8 @@ def create_app(settings: Settings) -> Litestar:
             "info": Provide(_provide_info, sync_to_thread=False),
             "saved_settings": Provide(_provide_saved_settings, sync_to_thread=False),
             "identity": Provide(_provide_identity, sync_to_thread=False),
+            "records": Provide(_provide_records, sync_to_thread=False),
+            "batch": Provide(_provide_batch, sync_to_thread=False),
         },
         before_request=before_handler,
         exception_handlers={

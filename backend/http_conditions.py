@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar.datastructures import ResponseHeader
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 
 from backend.errors import PreconditionFailed
 
@@ -14,8 +14,8 @@ IF_MATCH_MAX_LENGTH = 1024
 
 IfMatch = Annotated[
     str | None,
-    Parameter(
-        header="If-Match",
+    HeaderParameter(
+        name="If-Match",
         max_length=IF_MATCH_MAX_LENGTH,
         description='Write only if the resource still has this ETag (or "*": if it exists at all); else 412',
         schema_extra={"oneOf": None, "type": "string"},

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from backend.auth.access import PROTECTED, actor_of, authenticated, requires
@@ -29,8 +29,8 @@ CollectionName = Annotated[str, Parameter(min_length=1, max_length=63, descripti
 RecordId = Annotated[str, Parameter(min_length=1, max_length=64, description="The record's id")]
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         min_length=1,
         max_length=KEY_MAX_LENGTH,
         description="A key unique to this request: a retry with the same key and body gets the first reply "

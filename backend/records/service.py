@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.collections.definition import FieldDef, FieldType, OnDelete
+from backend.collections.values import to_api
 from backend.db.engine import Database
 from backend.db.ids import new_id
 from backend.db.types import utc_now
@@ -27,7 +28,6 @@ from backend.http_conditions import etag_of, require_match
 from backend.observability.audit import Actor
 from backend.records.collaborators import Catalog, ChangeSink, Clock, Grants
 from backend.records.idempotency import IdempotencyKeys, IdempotentRequest, StoredReply
-from backend.records.interim import to_json
 from backend.records.listing import ListQuery, RecordPage, list_page
 from backend.records.shape import RecordShape, ShapeCache
 from backend.records.validation import Mode, validated_values
@@ -357,7 +357,7 @@ class RecordService:
 
 def _by_id(shape: RecordShape, values: Mapping[str, Any]) -> dict[str, Any]:
     """Column values as the change log keeps them: by field id, in JSON form."""
-    return {shape.fields[name].id: to_json(shape.fields[name], value) for name, value in values.items()}
+    return {shape.fields[name].id: to_api(shape.fields[name], value) for name, value in values.items()}
 
 
 def _unique_conflict(shape: RecordShape, exc: IntegrityError) -> Conflict:

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Column, Select, Table, select
 
 from backend.collections.definition import CollectionDef, FieldDef, FieldType
-from backend.records.interim import FilterColumn, to_json
+from backend.collections.values import to_api
+from backend.records.interim import FilterColumn
 
 # Shown in every record, in this order, before its fields.
 SHOWN_SYSTEM_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by", "_version", "_rev")
@@ -98,13 +99,13 @@ class RecordShape:
         }
         specs = self.definition.fields if names is None else [self.fields[n] for n in names]
         for spec in specs:
-            record[spec.name] = to_json(spec, row.get(spec.name))
+            record[spec.name] = to_api(spec, row.get(spec.name))
         return record
 
 
 def to_json_moment(value: Any) -> Any:
     """A system timestamp in the record's JSON form."""
-    return to_json(_MOMENT, value)
+    return to_api(_MOMENT, value)
 
 
 _MOMENT = FieldDef("fsystemtime", "moment", FieldType.DATETIME)

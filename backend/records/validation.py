@@ -7,8 +7,8 @@ from enum import Enum
 from typing import Any
 
 from backend.collections.definition import FieldDef, FieldType
+from backend.collections.values import check_value, is_blank
 from backend.errors import FieldError, ValidationFailed
-from backend.records.interim import check_value
 from backend.records.shape import READ_ONLY_FIELDS, RecordShape
 
 # Whether a related record exists (live) in a collection: None if it does, else why not.
@@ -21,11 +21,6 @@ class Mode(Enum):
     CREATE = "create"
     REPLACE = "replace"
     PATCH = "patch"
-
-
-def is_blank(value: Any) -> bool:
-    """Whether a value counts as missing for a required field."""
-    return value is None or value == "" or value == []
 
 
 async def validated_values(
@@ -52,7 +47,7 @@ async def validated_values(
                 values[spec.name] = _default(spec, errors)
     for spec in shape.definition.fields:
         applies = mode is not Mode.PATCH or spec.name in values
-        if spec.required and applies and spec.name not in errors and is_blank(values.get(spec.name)):
+        if spec.required and applies and spec.name not in errors and is_blank(spec, values.get(spec.name)):
             errors[spec.name] = "is required"
     for spec in shape.definition.fields:
         value = values.get(spec.name)
