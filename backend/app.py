@@ -30,7 +30,7 @@ from backend.auth.routes.session_routes import SessionController, SetupControlle
 from backend.auth.routes.user_routes import UserController
 from backend.auth.tokens import derive_key
 from backend.body_errors import handle_invalid_input
-from backend.cache import Cache
+from backend.cache import DiskCache
 from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
@@ -45,11 +45,13 @@ from backend.observability.request_id import RequestContextMiddleware
 from backend.openapi_strict import StrictStructSchemaPlugin
 from backend.rate_limit import handle_rate_limited, rate_limit_config
 from backend.records.batch import BatchService
-from backend.records.interim import NoCollections, Unwired
+from backend.records.interim import NoCollections
 from backend.records.routes import RecordController, batch_records
 from backend.records.service import RecordService
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
+from backend.sync.changes import ChangeLog
+from backend.system.cache_routes import CacheController
 from backend.system.info import SystemInfo, system_info
 from backend.system.routes import SystemController
 from backend.system.saved_settings import SavedSettingsService
@@ -126,12 +128,13 @@ def create_app(settings: Settings) -> Litestar:
         db = Database(settings.paths.database, synchronous=settings.sqlite_synchronous)
         app.state.db = db
         app.state.queue = JobQueue(settings.paths.queue)
-        app.state.cache = Cache(settings.paths.cache)
+        app.state.cache = DiskCache(settings.paths.cache)
         app.state.identity = Identity.open(db, secret, settings.paths)
         await app.state.identity.directory.load_revocations()
         await app.state.identity.hasher.prepare()
         cursors = CursorCodec(derive_key(secret, "cursor"))
-        app.state.records = RecordService(db, NoCollections(), Unwired(), Unwired(), cursors)
+        changes = await ChangeLog.open(db)
+        app.state.records = RecordService(db, NoCollections(), changes.clock, changes, cursors)
         app.state.batch = BatchService(app.state.records, app.state.identity.audit)
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
@@ -158,6 +161,7 @@ def create_app(settings: Settings) -> Litestar:
             AuditController,
             RecordController,
             batch_records,
+            CacheController,
             api_docs_assets(),
         ],
         # Authentication first, so the rate limit counts per principal; then the guard checks each route's declaration.

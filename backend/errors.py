@@ -46,6 +46,8 @@ class Problem(Struct, omit_defaults=True):
     instance: str | None = None
     request_id: str | None = None
     errors: list[ProblemFieldError] | None = None
+    # A filter or sort the API could not read: the 0-based character offset where it went wrong.
+    position: int | None = None
 
 
 _DESCRIPTIONS = {

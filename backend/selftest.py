@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.auth.passwords import PasswordHasher
-from backend.cache import Cache
+from backend.cache import DiskCache
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
 from backend.db.paging import CursorCodec
@@ -78,7 +78,7 @@ def check_argon2id(_settings: Settings) -> str:
 
 def check_cache(settings: Settings) -> str:
     """Write a value to the cache and read it back."""
-    cache = Cache(settings.paths.cache)
+    cache = DiskCache(settings.paths.cache)
     try:
         cache.round_trip()
     finally:

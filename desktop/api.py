@@ -77,6 +77,7 @@ class _Call:
     headers: dict[str, str] = field(default_factory=dict)
     retried: bool = False
     sent_with: str | None = None  # the access token the call went out with
+    raw: bool = False  # on_success gets the reply's bytes undecoded (big pages are decoded off the GUI thread)
 
 
 # Calls that must never carry or trigger a refresh: they are how a session starts or renews.
@@ -242,7 +243,9 @@ class ApiClient(QObject):
             self._waiting.append(call)
             self._refresh()
             return
-        if 200 <= status < 300:
+        if 200 <= status < 300 and call.raw:
+            on_success(body)
+        elif 200 <= status < 300:
             try:
                 data = json.loads(body) if body else None
             except ValueError:
@@ -258,6 +261,10 @@ class ApiClient(QObject):
     def get(self, path: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
         """GET path."""
         return self.request("GET", path, on_success, on_error)
+
+    def get_bytes(self, path: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
+        """GET path; on_success gets the 2xx reply's body as bytes, for the caller to decode where it likes."""
+        return self._send(_Call("GET", path, on_success, on_error, None, raw=True))
 
     def get_every_page(self, path: str, on_success: OnSuccess, on_error: OnError | None = None) -> None:
         """GET a list and each next page after it; on_success gets the first reply with every page's items."""

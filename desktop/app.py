@@ -20,7 +20,9 @@ from desktop.device_tokens import DeviceTokenStore
 from desktop.main_window import MainWindow
 from desktop.pages.api_keys import ApiKeysPage
 from desktop.pages.audit import AuditPage
+from desktop.pages.collections import CollectionsPage
 from desktop.pages.dashboard import DashboardPage
+from desktop.pages.records import RecordsPage
 from desktop.pages.registry import PAGES
 from desktop.pages.roles import RolesPage
 from desktop.pages.users import UsersPage
@@ -53,6 +55,16 @@ class Console:
     def dashboard(self) -> DashboardPage:
         """The dashboard page."""
         return self.pages["dashboard"]  # type: ignore[return-value]
+
+    @property
+    def collections(self) -> CollectionsPage:
+        """The collections page."""
+        return self.pages["collections"]  # type: ignore[return-value]
+
+    @property
+    def records(self) -> RecordsPage:
+        """The records page."""
+        return self.pages["records"]  # type: ignore[return-value]
 
     @property
     def users(self) -> UsersPage:

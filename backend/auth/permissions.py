@@ -27,6 +27,8 @@ CATALOGUE: dict[str, str] = {
     "collections:write": "Create and change collections",
     "records:read": "Read records",
     "records:write": "Create, change and delete records",
+    "cache:read": "See what the cache holds and how often it answers",
+    "cache:write": "Empty the cache, or one collection's part of it",
 }
 
 # Resources whose permissions may carry a collection name as a third part.

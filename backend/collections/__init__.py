@@ -1,1 +1,1 @@
-"""User-defined collections: their definitions, record tables, schema changes and the filter language."""
+"""User-defined collections: their definitions, record tables, schema changes, and the filter and sort languages."""

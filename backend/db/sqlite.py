@@ -8,9 +8,23 @@ from sqlalchemy import Engine, event
 
 BUSY_TIMEOUT_MS = 5000
 
+# SQLite's own lower() folds ASCII only ("É" stays "É"); PostgreSQL's lower() folds all of Unicode.
+# This function is the SQLite stand-in for PostgreSQL's lower(), so `~` answers the same on both.
+UNICODE_LOWER = "outpost_lower"
+
 
 class ForeignKeyViolation(RuntimeError):
     """A transaction would commit rows whose references point nowhere."""
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def register_sql_functions(dbapi_connection: Any) -> None:
+    """Give one SQLite connection the functions Outpost's SQL uses (PostgreSQL has them built in)."""
+    # deterministic lets SQLite compute lower(:param) once per statement rather than once per row.
+    dbapi_connection.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
 
 
 def configure_sqlite_engine(
@@ -39,6 +53,7 @@ def configure_sqlite_engine(
         if query_only:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
+        register_sql_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.collections.filter_sql import compile_filter
+from backend.collections.sort_param import parse_sort
 from backend.db.paging import CursorCodec, SortKey, keyset_page
 from backend.errors import BadRequest, FieldError
-from backend.records.interim import compile_filter, parse_sort
 from backend.records.shape import RecordShape
 
 MAX_OFFSET = 10_000_000

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Column, Select, Table, select
 
 from backend.collections.definition import CollectionDef, FieldDef, FieldType
+from backend.collections.filter_sql import FilterColumn
 from backend.collections.values import to_api
-from backend.records.interim import FilterColumn
 
 # Shown in every record, in this order, before its fields.
 SHOWN_SYSTEM_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by", "_version", "_rev")

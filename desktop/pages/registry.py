@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QWidget
 from desktop.api import ApiClient
 from desktop.pages.api_keys import ApiKeysPage
 from desktop.pages.audit import AuditPage
+from desktop.pages.collections import CollectionsPage
 from desktop.pages.dashboard import DashboardPage
+from desktop.pages.records import RecordsPage
 from desktop.pages.roles import RolesPage
 from desktop.pages.users import UsersPage
 
@@ -31,4 +33,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("roles", RolesPage.title, RolesPage, "Ctrl+3"),
     PageSpec("api_keys", ApiKeysPage.title, ApiKeysPage, "Ctrl+4"),
     PageSpec("audit", AuditPage.title, AuditPage, "Ctrl+5"),
+    # Appended so the shortcuts people know keep their pages; the lead may move them up.
+    PageSpec("collections", CollectionsPage.title, CollectionsPage, "Ctrl+6"),
+    PageSpec("records", RecordsPage.title, RecordsPage, "Ctrl+7"),
 )

@@ -18,11 +18,17 @@ WRITE_MESSAGES = {
     ("POST", "api-keys"): "Key created",
     ("DELETE", "api-keys/*"): "Key revoked",
     ("POST", "auth/me/password"): "Password changed",
+    ("POST", "collections"): "Collection created",
+    ("PATCH", "collections/*"): "Schema saved",
+    ("DELETE", "collections/*"): "Collection deleted",
+    ("POST", "collections/*/records"): "Record created",
 }
 
 
 def write_message(method: str, path: str, body: object = None) -> str | None:
     """The notice for a successful write, or None for writes people need not be told about (a sign-in, say)."""
+    if "dry_run=true" in path:
+        return None  # a preview changed nothing
     route = path.split("?", 1)[0].removeprefix("/api/v1/")
     parts = route.strip("/").split("/")
     if parts[:2] != ["auth", "me"]:  # ids become *, fixed words stay

@@ -1,13 +1,21 @@
-"""`python -m tests.bench [http|auth|exe|crash] [options]`: HTTP, identity, the executable (default), crashes."""
+"""`python -m tests.bench [SUITE] [options]`: with no suite, HTTP, identity and the executable; see SUITES."""
 
 import sys
 
-from tests.bench import auth_bench, crash_bench, exe_bench, http_bench
+from tests.bench import auth_bench, contains_bench, crash_bench, exe_bench, grid_bench, http_bench
 
-SUITES = {"http": http_bench.main, "auth": auth_bench.main, "exe": exe_bench.main, "crash": crash_bench.main}
+SUITES = {
+    "http": http_bench.main,
+    "auth": auth_bench.main,
+    "exe": exe_bench.main,
+    "crash": crash_bench.main,
+    "contains": contains_bench.main,
+    "grid": grid_bench.main,
+}
+DEFAULT = ("http", "auth", "exe")
 
 args = sys.argv[1:]
 if args and args[0] in SUITES:
     raise SystemExit(SUITES[args[0]](args[1:]))
-codes = [http_bench.main(args), auth_bench.main([]), exe_bench.main([])]
+codes = [SUITES[name](args if name == "http" else []) for name in DEFAULT]
 raise SystemExit(max(codes))

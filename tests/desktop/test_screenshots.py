@@ -20,7 +20,7 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert result.returncode == 0, result.stderr
-    pages = {"dashboard", "users", "roles", "api-keys", "audit-log"}
+    pages = {"dashboard", "collections", "records", "users", "roles", "api-keys", "audit-log"}
     dialogs = {
         "first-admin-error",
         "sign-in",

@@ -2,4 +2,5 @@
 
 import backend.auth.models
 import backend.observability.audit_models
+import backend.sync.models
 import backend.system.models  # noqa: F401

@@ -143,3 +143,16 @@ def test_a_cursor_of_another_sort_is_refused(records: Instance) -> None:
         "next_cursor"
     ]
     assert_problem(records.client.get(SITES, params={"sort": "-visits", "cursor": cursor}, headers=records.admin), 400)
+
+
+def test_a_filter_selects_and_counts_and_a_syntax_error_names_its_position(records: Instance) -> None:
+    made = _seed(records, 20, random.Random(5))
+    expected = [r["id"] for r in made if r["visits"] is not None and r["visits"] >= 2 and r["kind"] == "depot"]
+    page = records.client.get(
+        SITES, params={"filter": "visits >= 2 && kind = 'depot'", "count": "true"}, headers=records.admin
+    ).json()
+    assert [r["id"] for r in page["items"]] == expected
+    assert page["total"] == len(expected)
+    broken = assert_problem(records.client.get(SITES, params={"filter": "visits >= "}, headers=records.admin), 400)
+    assert broken["errors"][0]["field"] == "filter"
+    assert isinstance(broken["position"], int)

@@ -1,0 +1,1 @@
+"""Sync: the hybrid logical clock and the node change log (outbox)."""

@@ -1,0 +1,80 @@
+"""The pieces of the Records and Collections pages that need no backend: values, refusals in words, the filter bar."""
+
+from __future__ import annotations
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from desktop.app import application
+from desktop.models import field_values
+from desktop.pages.schema_editor import SchemaEditor, change_words, new_field, violation_words
+from desktop.widgets.filter_bar import FilterBar, marked_excerpt
+
+
+def test_typed_text_becomes_the_field_value() -> None:
+    assert field_values.parse({"type": "integer"}, " 42 ") == 42
+    assert field_values.parse({"type": "boolean"}, "no") is False
+    assert field_values.parse({"type": "json"}, '{"a": [1]}') == {"a": [1]}
+    assert field_values.parse({"type": "select", "multiple": True}, "a, b,") == ["a", "b"]
+    assert field_values.parse({"type": "date"}, "2026-03-31") == "2026-03-31"
+    assert field_values.parse({"type": "text"}, "") is None
+    with pytest.raises(ValueError, match="whole number"):
+        field_values.parse({"type": "integer"}, "4.5")
+    assert field_values.as_text({"type": "json"}, {"a": 1}) == '{"a": 1}'
+
+
+def test_a_refusal_reads_as_sentences() -> None:
+    sent = [new_field("name"), new_field("site")]
+    problem = {
+        "errors": [{"field": "fields[1].required", "message": "37 records have no value"}],
+        "violations": [{"field": "site", "count": 37, "sample_ids": ["a1", "b2"]}],
+    }
+    assert violation_words(problem, sent) == ["37 records have no value for site, e.g. a1, b2 …."]
+    bare = {"violations": [{"field": "site", "count": 1, "sample_ids": []}]}
+    assert violation_words(bare, sent) == ["1 record would not fit the new definition for site."]
+    assert change_words(
+        [{"kind": "add", "field": "x", "detail": "Add the field x (text)"}, {"kind": "drop", "field": "y"}]
+    ) == [
+        "Add the field x (text)",
+        "drop y",
+    ]
+
+
+def test_the_filter_bar_marks_the_position_of_an_error(qtbot: QtBot) -> None:
+    application()
+    bar = FilterBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.edit.setText('site = "North" && && visits > 3')
+    with qtbot.waitSignal(bar.applied) as applied:
+        bar.edit.returnPressed.emit()
+    assert applied.args == ['site = "North" && && visits > 3']
+    bar.show_error("unexpected '&&' at position 18", 18)
+    assert bar.error.isVisible()
+    assert bar.edit.selectionStart() == 18
+    assert bar.edit.selectedText() == "&"
+    assert "background:#c4314b" in bar.error.text()
+    assert marked_excerpt("ab", 2).count("&#8248;") == 1  # the text ended where more was expected
+    bar.apply()
+    assert not bar.error.isVisible()
+
+
+def test_the_schema_editor_adds_reorders_and_renames_fields(qtbot: QtBot) -> None:
+    application()
+    existing = {**new_field("site"), "id": "fabcdefghij"}
+    sent: list[dict] = []
+    editor = SchemaEditor({"name": "visits", "fields": [existing]}, lambda body, done, failed: sent.append(body), None)
+    qtbot.addWidget(editor)
+    editor.add_field("visits")
+    editor.table.item(1, 0).setText("visit_count")
+    editor.table.setCurrentCell(1, 0)
+    editor.move_field(-1)
+    editor.table.item(1, 0).setText("place")  # the renamed site, keeping its id
+    editor.table.item(1, 2).setCheckState(editor.table.item(1, 2).checkState().Checked)
+    editor.submit()
+    fields = sent[0]["fields"]
+    assert [f["name"] for f in fields] == ["visit_count", "place"]
+    assert "id" not in fields[0]
+    assert fields[1]["id"] == "fabcdefghij"
+    assert fields[1]["required"] is True
+    assert "name" not in sent[0]  # an existing collection is not renamed
