@@ -47,8 +47,12 @@ from backend.observability.readiness import ReadinessService
 from backend.observability.request_id import RequestContextMiddleware
 from backend.openapi_strict import StrictStructSchemaPlugin
 from backend.rate_limit import handle_rate_limited, rate_limit_config
+from backend.records.batch import BatchService
+from backend.records.routes import RecordController, batch_records
+from backend.records.service import RecordService
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
+from backend.sync.changes import ChangeLog
 from backend.system.cache_routes import CacheController
 from backend.system.info import SystemInfo, system_info
 from backend.system.routes import SystemController
@@ -107,6 +111,14 @@ def _provide_identity(state: State) -> Identity:
     return state.identity
 
 
+def _provide_records(state: State) -> RecordService:
+    return state.records
+
+
+def _provide_batch(state: State) -> BatchService:
+    return state.batch
+
+
 def create_app(settings: Settings) -> Litestar:
     """The HTTP application for these settings; the database must already be migrated."""
     secret = load_or_create_secret(settings.paths, settings.secret_file, settings.secret_key)
@@ -123,12 +135,14 @@ def create_app(settings: Settings) -> Litestar:
         app.state.cache = DiskCache(settings.paths.cache)
         app.state.identity = Identity.open(db, secret, settings.paths)
         await app.state.identity.directory.load_revocations()
+        cursors = CursorCodec(derive_key(secret, "cursor"))
         app.state.catalog = CollectionCatalog(db)
         await app.state.catalog.load()
-        app.state.collections = CollectionService(
-            db, app.state.catalog, app.state.identity.audit, CursorCodec(derive_key(secret, "cursor"))
-        )
+        app.state.collections = CollectionService(db, app.state.catalog, app.state.identity.audit, cursors)
         await app.state.identity.hasher.prepare()
+        changes = await ChangeLog.open(db)
+        app.state.records = RecordService(db, app.state.catalog, changes.clock, changes, cursors)
+        app.state.batch = BatchService(app.state.records, app.state.identity.audit)
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
@@ -154,6 +168,8 @@ def create_app(settings: Settings) -> Litestar:
             PermissionController,
             ApiKeyController,
             AuditController,
+            RecordController,
+            batch_records,
             CacheController,
             CollectionController,
             api_docs_assets(),
@@ -169,6 +185,8 @@ def create_app(settings: Settings) -> Litestar:
             "info": Provide(_provide_info, sync_to_thread=False),
             "saved_settings": Provide(_provide_saved_settings, sync_to_thread=False),
             "identity": Provide(_provide_identity, sync_to_thread=False),
+            "records": Provide(_provide_records, sync_to_thread=False),
+            "batch": Provide(_provide_batch, sync_to_thread=False),
         },
         before_request=before_handler,
         exception_handlers={

@@ -129,6 +129,10 @@ class Conflict(OutpostError):
     status, slug = 409, "conflict"
 
 
+class PreconditionFailed(OutpostError):
+    status, slug = 412, "precondition-failed"
+
+
 class UnsupportedMediaType(OutpostError):
     status, slug = 415, "unsupported-media-type"
 

@@ -84,6 +84,10 @@ class CollectionCatalog:
         """Every collection held, by name."""
         return sorted(self._definitions)
 
+    async def all(self) -> list[CollectionDef]:
+        """Every collection held, by name (the record service looks here for relations into one)."""
+        return [self._definitions[name] for name in sorted(self._definitions)]
+
     def table(self, definition: CollectionDef) -> Table:
         """The record table of this version of the definition, built on first use."""
         key = (definition.name, definition.schema_version)

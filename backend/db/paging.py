@@ -2,8 +2,10 @@
 
 A cursor holds the sort values of the last row of a page, HMAC-signed with a key derived from the
 instance secret, so a cursor the API did not give out (made up, edited, from another list) is refused
-before any of its values reaches SQL. Rows are ordered by one or more NOT NULL sort keys, the last of
-which must be unique (the id tiebreak), so every row has one place and no row is seen twice.
+before any of its values reaches SQL. Rows are ordered by one or more sort keys, the last of which must
+be unique and NOT NULL (the id tiebreak), so every row has one place and no row is seen twice. A key that
+may be NULL says so (nullable=True): its NULLs sort last in both directions, as (column IS NULL, column),
+the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, literal, or_
+from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, true
 from sqlalchemy.exc import NoSuchColumnError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,12 +37,18 @@ _TAG_LENGTH = 16  # bytes of the HMAC kept: 128 bits cannot be guessed
 class SortKey:
     """A column a list is ordered by, and its direction."""
 
-    column: Any  # an ORM attribute or a Core column; NOT NULL
+    column: Any  # an ORM attribute or a Core column
     descending: bool = False
+    nullable: bool = False  # whether the column may hold NULL (then NULLs come last, either direction)
 
     def ordered(self) -> ColumnElement[Any]:
-        """The ORDER BY term."""
+        """The ORDER BY term of the column itself."""
         return self.column.desc() if self.descending else self.column.asc()
+
+    def terms(self) -> list[ColumnElement[Any]]:
+        """The ORDER BY terms: a nullable key first puts its NULLs last."""
+        # false < true: rows with a value first. An expression rather than NULLS LAST, so both engines agree.
+        return [self.column.is_(None).asc(), self.ordered()] if self.nullable else [self.ordered()]
 
     def bound(self, value: Any) -> ColumnElement[Any]:
         """value as a parameter of this column's type (a plain True would not compare with <)."""
@@ -48,7 +56,16 @@ class SortKey:
 
     def after(self, value: Any) -> ColumnElement[bool]:
         """Rows strictly after value in this key's order."""
-        return self.column < self.bound(value) if self.descending else self.column > self.bound(value)
+        if value is None:
+            return false()  # nothing sorts after NULL: they come last
+        beyond = self.column < self.bound(value) if self.descending else self.column > self.bound(value)
+        return or_(beyond, self.column.is_(None)) if self.nullable else beyond
+
+    def same(self, value: Any) -> ColumnElement[bool]:
+        """Rows level with value in this key's order."""
+        if value is None:
+            return self.column.is_(None) if self.nullable else true()
+        return self.column == self.bound(value)
 
 
 @dataclass(frozen=True)
@@ -62,15 +79,20 @@ class Page:
 def _to_json(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"t": value.isoformat()}
-    if isinstance(value, bool | int | str):
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    if value is None or isinstance(value, bool | int | float | str):
         return value
-    raise TypeError(f"a sort value must be a str, int, bool or datetime, not {type(value).__name__}")
+    raise TypeError(f"a sort value must be a str, number, bool, date, datetime or None, not {type(value).__name__}")
 
 
 def _from_json(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"t"} and isinstance(value["t"], str):
-        return datetime.fromisoformat(value["t"])
-    if isinstance(value, bool | int | str):
+    if isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value.values())), str):
+        if "t" in value:
+            return datetime.fromisoformat(value["t"])
+        if "d" in value:
+            return date.fromisoformat(value["d"])
+    if value is None or isinstance(value, bool | int | float | str):
         return value
     raise ValueError("not a sort value")
 
@@ -111,7 +133,7 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool
     # k1 after v1, or k1 = v1 and k2 after v2, or …
     terms = []
     for index, key in enumerate(keys):
-        equal = [keys[i].column == keys[i].bound(values[i]) for i in range(index)]
+        equal = [keys[i].same(values[i]) for i in range(index)]
         terms.append(and_(*equal, key.after(values[index])))
     return or_(*terms)
 
@@ -125,17 +147,21 @@ async def keyset_page(
     scope: str,
     limit: int,
     cursor: str | None = None,
+    offset: int = 0,
 ) -> Page:
     """One page of statement ordered by keys (the last unique), starting after cursor.
 
     statement selects the rows (with any filters and joins, no ORDER BY); each key's column is either
-    selected itself or an attribute of the row's first element (an ORM entity).
+    selected itself or an attribute of the row's first element (an ORM entity). offset skips rows first
+    (after the cursor, if both are given).
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be within 1..{MAX_LIMIT}")  # the route's parameter bounds it first
     if cursor:
         statement = statement.where(_after(keys, codec.decode(scope, cursor, len(keys))))
-    statement = statement.order_by(*(key.ordered() for key in keys)).limit(limit + 1)
+    statement = statement.order_by(*(term for key in keys for term in key.terms())).limit(limit + 1)
+    if offset:
+        statement = statement.offset(offset)
     rows = list((await session.execute(statement)).all())
     next_cursor = None
     if len(rows) > limit:

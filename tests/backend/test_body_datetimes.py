@@ -29,7 +29,9 @@ EXTREMES = [
 
 
 def datetime_fields(struct: type) -> set[str]:
-    """The fields of a body struct whose type admits a datetime."""
+    """The fields of a body struct whose type admits a datetime (a free-form object, such as a record, has none)."""
+    if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
+        return set()
     hints = typing.get_type_hints(struct, include_extras=True)
     found = set()
     for field in msgspec.structs.fields(struct):

@@ -40,6 +40,10 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSch
 
 
 CURSOR = "a cursor must be one the API gave out (signed; schema-valid strings are not)"
+RECORD = "a record's fields and their rules are the collection's own, checked by the service; idempotency keys"
+STALE = "If-Match must name the record's current ETag"
+LIST = "sort, fields, expand and filter name the collection's own fields; offset cannot go with a cursor"
+BATCH = "each operation is checked as its single request would be (its id, body, fields, If-Match, permission)"
 POLICY = "the service checks the password policy (length, not the email, not common) and the email's form"
 
 
@@ -99,6 +103,13 @@ CONFIG: dict[str, object] = {
             "422",
             why="as for POST, and a field id must be one of the collection's fields",
         ),
+        refuses("/api/v1/batch", "POST", "400", "412", "422", why=BATCH),
+        refuses("/api/v1/collections/{name}/records", "GET", "400", "422", why=CURSOR + "; " + LIST),
+        refuses("/api/v1/collections/{name}/records", "POST", "422", why=RECORD),
+        refuses("/api/v1/collections/{name}/records/{record_id}", "GET", "422", why="expand names relation fields"),
+        refuses("/api/v1/collections/{name}/records/{record_id}", "PATCH", "412", "422", why=RECORD + "; " + STALE),
+        refuses("/api/v1/collections/{name}/records/{record_id}", "PUT", "412", "422", why=RECORD + "; " + STALE),
+        refuses("/api/v1/collections/{name}/records/{record_id}", "DELETE", "412", why=STALE),
     ],
 }
 

@@ -9,6 +9,7 @@ from sqlalchemy.pool import NullPool
 import backend.auth.models
 import backend.collections.models
 import backend.observability.audit_models
+import backend.records.models
 import backend.system.models  # noqa: F401
 from backend.db.base import Base
 from backend.db.migrate import include_object

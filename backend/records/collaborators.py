@@ -1,0 +1,68 @@
+"""What the record service needs from its neighbours: the collection catalog, the clock and the change log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.collections.definition import CollectionDef
+
+
+class Catalog(Protocol):
+    """The collections: their definitions (current schema version) and their tables."""
+
+    async def get(self, name: str) -> CollectionDef:
+        """The collection called name, or NotFound."""
+        ...
+
+    async def all(self) -> Sequence[CollectionDef]:
+        """Every collection (the on-delete rules look for relations into the one a record leaves)."""
+        ...
+
+    def table(self, definition: CollectionDef) -> Table:
+        """The record table of a definition."""
+        ...
+
+
+class Reading(Protocol):
+    """One reading of the hybrid logical clock; str() is its sortable text."""
+
+    @property
+    def node_id(self) -> str: ...
+
+
+class Clock(Protocol):
+    """The node's hybrid logical clock."""
+
+    def tick(self) -> Any:
+        """A reading later than every one before it (a Reading)."""
+        ...
+
+
+class ChangeSink(Protocol):
+    """The node's change log: every local record write appends here, in the writing transaction."""
+
+    async def append(
+        self,
+        session: AsyncSession,
+        *,
+        collection_id: str,
+        collection: str,
+        record_id: str,
+        op: str,
+        fields: Mapping[str, Any],
+        schema_version: int,
+        base_version: int,
+        hlc: Any = None,
+    ) -> Any:
+        """Append one change (fields by field id, JSON values) and return it."""
+        ...
+
+
+class Grants(Protocol):
+    """What the caller may do (a Principal)."""
+
+    def can(self, needed: str) -> bool: ...
