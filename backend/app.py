@@ -30,9 +30,7 @@ from backend.auth.routes.user_routes import UserController
 from backend.auth.tokens import derive_key
 from backend.body_errors import handle_invalid_input
 from backend.cache import DiskCache
-from backend.collections.catalog import CollectionCatalog
 from backend.collections.routes import CollectionController
-from backend.collections.service import CollectionService
 from backend.datadir import load_or_create_secret
 from backend.db.engine import Database
 from backend.db.migrate import head_revision
@@ -48,11 +46,11 @@ from backend.observability.request_id import RequestContextMiddleware
 from backend.openapi_strict import StrictStructSchemaPlugin
 from backend.rate_limit import handle_rate_limited, rate_limit_config
 from backend.records.batch import BatchService
+from backend.records.data_plane import DataPlane
 from backend.records.routes import RecordController, batch_records
 from backend.records.service import RecordService
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
-from backend.sync.changes import ChangeLog
 from backend.system.cache_routes import CacheController
 from backend.system.info import SystemInfo, system_info
 from backend.system.routes import SystemController
@@ -136,13 +134,11 @@ def create_app(settings: Settings) -> Litestar:
         app.state.identity = Identity.open(db, secret, settings.paths)
         await app.state.identity.directory.load_revocations()
         cursors = CursorCodec(derive_key(secret, "cursor"))
-        app.state.catalog = CollectionCatalog(db)
-        await app.state.catalog.load()
-        app.state.collections = CollectionService(db, app.state.catalog, app.state.identity.audit, cursors)
+        data = await DataPlane.open(db, app.state.identity.audit, cursors)
+        app.state.data = data
+        app.state.catalog, app.state.collections = data.catalog, data.collections
+        app.state.records, app.state.batch = data.records, data.batch
         await app.state.identity.hasher.prepare()
-        changes = await ChangeLog.open(db)
-        app.state.records = RecordService(db, app.state.catalog, changes.clock, changes, cursors)
-        app.state.batch = BatchService(app.state.records, app.state.identity.audit)
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)

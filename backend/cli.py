@@ -310,6 +310,22 @@ def audit_verify(data_dir: str | None) -> None:
     sys.exit(1)
 
 
+@cli.command()
+@data_dir_option
+@click.option(
+    "--scale",
+    type=click.FloatRange(0, 100, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Size of the dataset: 1 makes 400 sites, 2 000 pieces of equipment and 8 000 inspections.",
+)
+def demo(data_dir: str | None, scale: float) -> None:
+    """Make a demo dataset to explore: sites, their equipment and inspections, with relations."""
+    done = _run(_settings(data_dir=data_dir), "demo", _identity_args(scale=scale))
+    made = ", ".join(f"{count} {name}" for name, count in done["collections"].items())
+    click.echo(f"Demo data made in {done['seconds']} s: {made}.")
+
+
 def _selftest_window(settings: Settings) -> str:
     # Imported inside the check, so a machine without Qt's libraries fails this check by name.
     from desktop.launch import selftest_window

@@ -193,6 +193,7 @@ def _serve_locked(settings: Settings, free_port_if_taken: bool) -> int:
             app.state.started_at,
             served_by="backend",
             identity=app.state.identity,
+            data=app.state.data,
         ),
     )
 

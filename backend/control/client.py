@@ -9,21 +9,25 @@ from pathlib import Path
 from typing import Any
 
 from backend.auth.identity import Identity
+from backend.auth.tokens import derive_key
 from backend.control.commands import ControlContext, dispatch
 from backend.control.protocol import MAX_LINE_BYTES, ControlError, decode, encode
 from backend.datadir import DataDirLock, is_locked, make_files_owner_only
 from backend.db.engine import Database
+from backend.db.paging import CursorCodec
 from backend.errors import OutpostError
+from backend.records.data_plane import DataPlane
 from backend.settings import Settings
 from backend.startup import prepare_data_dir
 
 TIMEOUT_S = 60
+LONG_COMMANDS = {"demo": 1800.0}  # seconds a command that fills tables may take before the CLI gives up
 
 
 def call_backend(path: Path, command: str, args: dict[str, Any]) -> Any:
     """Send one command over the control socket and return its result."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(TIMEOUT_S)
+        sock.settimeout(LONG_COMMANDS.get(command, TIMEOUT_S))
         try:
             sock.connect(str(path))
         except OSError as exc:
@@ -50,8 +54,15 @@ async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> A
     db = Database(prepared.settings.paths.database, synchronous=prepared.settings.sqlite_synchronous)
     try:
         identity = Identity.open(db, prepared.secret, prepared.settings.paths)
+        cursors = CursorCodec(derive_key(prepared.secret, "cursor"))
         ctx = ControlContext(
-            prepared.settings, db, prepared.migration.to_revision, datetime.now(UTC), served_by="cli", identity=identity
+            prepared.settings,
+            db,
+            prepared.migration.to_revision,
+            datetime.now(UTC),
+            served_by="cli",
+            identity=identity,
+            data=await DataPlane.open(db, identity.audit, cursors),
         )
         return await dispatch(ctx, command, args)
     finally:

@@ -14,6 +14,9 @@ from backend.datadir import read_runtime
 from backend.db.engine import Database
 from backend.errors import NotFound, ValidationFailed
 from backend.observability.audit import Actor
+from backend.records.data_plane import DataPlane
+from backend.records.demo import load_demo
+from backend.records.demo_data import DemoSize
 from backend.settings import Settings
 from backend.system.info import system_info
 from backend.system.saved_settings import SavedSettingsService
@@ -29,6 +32,7 @@ class ControlContext:
     started_at: datetime
     served_by: str  # "backend" or "cli": who carried the command out
     identity: Identity
+    data: DataPlane
 
 
 Command = Callable[[ControlContext, dict[str, Any]], Awaitable[Any]]
@@ -126,7 +130,22 @@ async def audit_verify(ctx: ControlContext, args: dict[str, Any]) -> dict[str, A
     }
 
 
+async def demo(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Make the demo collections and their records (scale 1 makes 10 400 records)."""
+    scale = args.get("scale", 1.0)
+    if not isinstance(scale, int | float) or not 0 < scale <= 100:
+        raise ValidationFailed("scale must be a number above 0 and at most 100.")
+    base = DemoSize()
+    size = DemoSize(
+        sites=max(1, round(base.sites * scale)),
+        equipment=max(1, round(base.equipment * scale)),
+        inspections=max(1, round(base.inspections * scale)),
+    )
+    return await load_demo(ctx.data, _actor(args), size)
+
+
 COMMANDS: dict[str, Command] = {
+    "demo": demo,
     "status": status,
     "settings.list": settings_list,
     "settings.save": settings_save,
