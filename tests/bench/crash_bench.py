@@ -22,7 +22,7 @@ import httpx
 from tests.backend_process import BackendProcess, run_outpost
 
 EMAIL = "crash@example.org"
-PASSWORD = "a long passphrase for crashing"
+PASSWORD = "kill the server at random, keep every write"
 WRITERS = 8
 COLLECTION = "crash_notes"
 
