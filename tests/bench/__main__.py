@@ -2,7 +2,16 @@
 
 import sys
 
-from tests.bench import auth_bench, contains_bench, crash_bench, exe_bench, grid_bench, http_bench, schema_bench
+from tests.bench import (
+    auth_bench,
+    contains_bench,
+    crash_bench,
+    exe_bench,
+    grid_bench,
+    http_bench,
+    records_bench,
+    schema_bench,
+)
 
 SUITES = {
     "http": http_bench.main,
@@ -12,6 +21,7 @@ SUITES = {
     "contains": contains_bench.main,
     "grid": grid_bench.main,
     "schema": schema_bench.main,
+    "records": records_bench.main,
 }
 DEFAULT = ("http", "auth", "exe")
 

@@ -1,0 +1,219 @@
+"""Records on the hot path: point reads, filtered lists, creates, batches and a read/write mix, with wrk.
+
+The server is pinned to one core and wrk to the other (as in the http bench); every row is also given
+as a ratio to the bare Litestar hello measured in the same run, and as CPU time per answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from tests.bench.http_bench import (
+    CLIENT_CORE,
+    CONNECTIONS,
+    WRK_TIMEOUT,
+    BenchError,
+    Row,
+    bench_credentials,
+    call_json,
+    ceiling,
+    cpu_seconds,
+    measure,
+    on_core,
+    parse_wrk,
+    pinning,
+    print_table,
+    ready_url,
+    spawn,
+    stop,
+    wait_answering,
+)
+
+SEEDED = 100_000
+STATUSES = ("open", "closed", "waiting")
+FIELDS = [
+    {"name": "title", "type": "text"},
+    {"name": "n", "type": "integer", "indexed": True},
+    {"name": "status", "type": "select", "options": list(STATUSES), "indexed": True},
+    {"name": "score", "type": "number"},
+]
+POST_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format('{"title":"made by wrk %d","n":%d,"status":"open","score":1.5}', counter, counter)
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+MIX_SCRIPT = """
+math.randomseed(7)
+wrk.headers["Content-Type"] = "application/json"
+ids = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  if math.random() < 0.2 then
+    local body = string.format('{"title":"mix %%d","n":%%d,"status":"open"}', counter, counter)
+    return wrk.format("POST", "%s", nil, body)
+  end
+  return wrk.format("GET", "%s/" .. ids[math.random(#ids)])
+end
+"""
+
+
+def seed(database: Path, rows: int) -> list[str]:
+    """rows records written straight into the collection's table (no change log: read benches only)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    rng = random.Random(1)
+    ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(rows)]
+    with sqlite3.connect(database, timeout=30) as connection:
+        connection.executemany(
+            "INSERT INTO c_bench (id, created_at, updated_at, _version, _hlc, _deleted, title, n, status, score)"
+            " VALUES (?, ?, ?, 0, '0', 0, ?, ?, ?, ?)",
+            ((ids[i], now, now, f"seeded {i}", i, STATUSES[i % 3], i / 7) for i in range(rows)),
+        )
+    return ids
+
+
+def run_script(url: str, seconds: int, script: Path, headers: dict[str, str]) -> tuple[float, float, int, int]:
+    """A wrk run with a Lua script; (req/s, p99 ms, requests, non-2xx + socket errors)."""
+    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT, "--latency", "-s", str(script)]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    done = subprocess.run(on_core(CLIENT_CORE, [*cmd, url]), capture_output=True, text=True, timeout=seconds + 60)
+    if done.returncode != 0:
+        raise BenchError(f"wrk exited {done.returncode}: {done.stderr.strip()}")
+    result = parse_wrk(done.stdout)
+    return result.requests_per_s, result.p99_ms, result.requests, result.non_2xx + result.socket_errors
+
+
+def scripted(row: Row, url: str, seconds: int, script: Path, headers: dict[str, str], pid: int) -> int:
+    """Measure a scripted row into row; the number of failed answers."""
+    before = cpu_seconds(pid)
+    row.url = url
+    row.requests_per_s, row.p99_ms, row.requests, failed = run_script(url, seconds, script, headers)
+    if (used := cpu_seconds(pid) - before) and row.requests:
+        row.cpu_us_per_request = used / row.requests * 1e6
+    if failed:
+        row.error = f"{failed} answers were not 2xx (or never came)"
+    return failed
+
+
+def batch_rate(base: str, headers: dict[str, str], rounds: int = 5) -> float:
+    """Rows a second created by POST /api/v1/batch with 1000 creates, median of rounds."""
+    rates = []
+    for r in range(rounds):
+        operations = [
+            {"method": "POST", "collection": "bench", "body": {"title": f"batch {r}.{i}", "n": i, "status": "closed"}}
+            for i in range(1000)
+        ]
+        started = time.perf_counter()
+        call_json(base, "POST", "/api/v1/batch", {"operations": operations}, headers)
+        rates.append(1000 / (time.perf_counter() - started))
+    return sorted(rates)[len(rates) // 2]
+
+
+def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scratch: Path) -> list[Row]:
+    """The rows measured on one backend started with this synchronous setting."""
+    data_dir = scratch / f"data-{synchronous}"
+    cmd = [sys.executable, "-m", "backend", "serve", "--port", "0", "--data-dir", str(data_dir),
+           "--sqlite-synchronous", synchronous]  # fmt: skip
+    full = synchronous == "FULL"
+    rows = [Row(f"POST record ({synchronous})")]
+    if full:
+        rows = [
+            Row("GET /health"),
+            Row("/auth/me, API key"),
+            Row("GET record, API key"),
+            Row("list 50, status filter"),
+            *rows,
+            Row("batch 1000 creates"),
+            Row(f"mix 80/20, {args.mix_seconds}s"),
+        ]
+    by_name = {row.name: row for row in rows}
+    try:
+        with spawn(cmd, log, pipe_stdout=True) as proc:
+            base = ready_url(proc)
+            wait_answering(base + "/health", proc)
+            _, _, key = bench_credentials(base, str(data_dir))
+            headers = {"X-API-Key": key}
+            call_json(base, "POST", "/api/v1/collections", {"name": "bench", "fields": FIELDS}, headers)
+            records = f"{base}/api/v1/collections/bench/records"
+            post = scratch / "post.lua"
+            post.write_text(POST_SCRIPT)
+            if full:
+                ids = seed(data_dir / "outpost.db", SEEDED)
+                targets = {
+                    "GET /health": (base + "/health", {}),
+                    "/auth/me, API key": (base + "/api/v1/auth/me", headers),
+                    "GET record, API key": (f"{records}/{ids[SEEDED // 2]}", headers),
+                    "list 50, status filter": (f"{records}?limit=50&filter=status%20%3D%20%27waiting%27", headers),
+                }
+                for name, (url, row_headers) in targets.items():
+                    row = by_name[name]
+                    row.url, row.headers = url, row_headers
+                    try:
+                        wait_answering(url, proc, row_headers)
+                        measure(row, args.seconds, args.warmup, proc.pid)
+                    except BenchError as exc:
+                        row.error = str(exc)
+            scripted(by_name[f"POST record ({synchronous})"], records, args.seconds, post, headers, proc.pid)
+            if full:
+                by_name["batch 1000 creates"].requests_per_s = batch_rate(base, headers)
+                mix = scratch / "mix.lua"
+                sample = ", ".join(f'"{one}"' for one in random.Random(2).sample(ids, 2000))
+                path = "/api/v1/collections/bench/records"
+                mix.write_text(MIX_SCRIPT % (sample, path, path))
+                scripted(
+                    by_name[f"mix 80/20, {args.mix_seconds}s"], base + "/", args.mix_seconds, mix, headers, proc.pid
+                )
+            code = stop(proc)
+            if code != 0:
+                raise BenchError(f"backend exited {code} on SIGTERM")
+    except (BenchError, OSError) as exc:
+        for row in rows:
+            row.error = row.error or str(exc)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.bench records [--seconds N] [--mix-seconds N]`."""
+    parser = argparse.ArgumentParser(prog="python -m tests.bench records", description=__doc__)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--mix-seconds", type=int, default=60)
+    parser.add_argument("--json", type=Path, metavar="PATH")
+    args = parser.parse_args(argv)
+    print("server on core 0, wrk on core 1" if pinning() else "not pinned: wrk and the server share the cores")
+    print(f"{SEEDED} records seeded for the reads; wrk -c{CONNECTIONS}; batch rows are rows/s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="outpost-records-bench-") as tmp:
+        scratch = Path(tmp)
+        with (scratch / "servers.log").open("w") as log:
+            rows = [
+                ceiling("ceiling, uvicorn", "uvicorn", args.seconds, args.warmup, log),
+                *backend_rows("FULL", args, log, scratch),
+                *backend_rows("NORMAL", args, log, scratch),
+            ]
+    base, base_cpu = rows[0].requests_per_s, rows[0].cpu_us_per_request
+    for row in rows:
+        if base and row.requests_per_s is not None and not row.name.startswith("batch"):
+            row.ratio = row.requests_per_s / base
+        if base_cpu and row.cpu_us_per_request:
+            row.cpu_ratio = base_cpu / row.cpu_us_per_request
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=2, default=str))
+    return 1 if any(row.error for row in rows) else 0
