@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextvars
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
@@ -45,6 +45,11 @@ class Database:
         self._reader_sessions = async_sessionmaker(self.reader_engine, expire_on_commit=False)
         # The writer's sqlite3 connection, seen from its own thread as a synchronous engine (see write_in_thread).
         self._in_thread: tuple[sqlite3.Connection, Engine] | None = None
+        # One plain (not aiosqlite) read-only connection for point reads on the event loop (see read_now).
+        self.point_engine = create_engine(
+            f"sqlite:///{path}", poolclass=StaticPool, hide_parameters=True, connect_args={"check_same_thread": False}
+        )
+        configure_sqlite_engine(self.point_engine, synchronous=synchronous, query_only=True)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -84,6 +89,17 @@ class Database:
         async with self._reader_sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def read_now(self) -> Iterator[Connection]:
+        """A connection for one indexed point read, run right here on the event loop.
+
+        A primary-key read on a WAL reader takes microseconds; an aiosqlite session spends far more in
+        event-loop turns and a thread hop than in SQLite. Only for bounded reads: scans stay on read().
+        Each use sees the latest commit, so a read after a 2xx write sees that write.
+        """
+        with self.point_engine.connect() as connection:
+            yield connection
+
     def size_bytes(self) -> int:
         """Bytes on disk: the database file and its write-ahead log."""
         total = 0
@@ -98,3 +114,4 @@ class Database:
         self._in_thread = None  # its engine borrows the writer's connection, closed here
         await self.writer_engine.dispose()
         await self.reader_engine.dispose()
+        self.point_engine.dispose()

@@ -88,11 +88,16 @@ class RecordService:
     ) -> dict[str, Any]:
         """One live record (NotFound for a tombstone), with its relations in expand filled in."""
         shape = await self.shape(collection)
+        if not expand:  # the hot path: one primary-key read, on the loop (Database.read_now)
+            with self.db.read_now() as connection:
+                found = connection.execute(shape.live().where(shape.table.c.id == record_id)).mappings().first()
+            if found is None:
+                raise NotFound(f"No record {record_id} in {shape.definition.name}.")
+            return shape.record(found)
         async with self.db.read() as session:
             row = await self._live_row(session, shape, record_id)
             record = shape.record(row)
-            if expand:
-                await self._expand(session, shape, [record], expand, grants)
+            await self._expand(session, shape, [record], expand, grants)
         return record
 
     async def list(self, actor: Actor, collection: str, query: ListQuery, grants: Grants | None = None) -> RecordPage:
