@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -130,7 +130,16 @@ class RecordsPage(QWidget):
         self.model.dataChanged.connect(lambda *_args: self._show_selected())
         self.model.modelReset.connect(self._selection_cleared)
         self.table.selectionModel().selectionChanged.connect(lambda *_args: self._selection_changed())
+        self.table.installEventFilter(self)
         self._selection_changed()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """Tabbing into the grid selects its current (or first) row: Del and the JSON work with no mouse."""
+        if watched is self.table and event.type() == QEvent.Type.FocusIn and self.model.rowCount() > 0:
+            if not self.table.selectionModel().hasSelection():
+                current = self.table.currentIndex()
+                self.select_row(current.row() if current.isValid() else 0)
+        return super().eventFilter(watched, event)
 
     # -- loading ----------------------------------------------------------------------------------------
 
