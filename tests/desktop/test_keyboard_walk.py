@@ -18,7 +18,13 @@ from tests.desktop.test_identity_pages import API_TIMEOUT_MS
 MAX_TABS = 80
 NO_MODIFIER = Qt.KeyboardModifier.NoModifier
 SEARCHES = {"users": "search", "audit": "action", "records": "search"}  # the field Ctrl+F lands in, by page
-NEW = {"users": FormDialog, "roles": FormDialog, "api_keys": FormDialog, "collections": SchemaEditor, "records": FormDialog}
+NEW = {  # pages with a New… action (Ctrl+N), and the dialog it opens
+    "users": FormDialog,
+    "roles": FormDialog,
+    "api_keys": FormDialog,
+    "collections": SchemaEditor,
+    "records": FormDialog,
+}
 DELETE = {"users", "roles", "api_keys", "collections", "records"}  # destructive action on the selection (Del)
 
 
