@@ -123,3 +123,20 @@ def test_collections_list_counts_and_refuses_in_plain_words(qtbot: QtBot, consol
         editor.submit()
         qtbot.waitUntil(lambda: editor.error.isVisible(), timeout=API_TIMEOUT_MS)
         assert "e.g." in editor.preview_text.toPlainText()
+
+
+def test_a_conflict_resolved_by_reload_shows_the_other_change(qtbot: QtBot, console: Console) -> None:
+    with seeded(qtbot, console) as client:
+        open_records(qtbot, console)
+        page = console.records
+        qtbot.waitUntil(lambda: page.model.row(0) is not None, timeout=API_TIMEOUT_MS)
+        path = f"/api/v1/collections/inspections/records/{page.model.row(0)['id']}"
+        assert client.patch(path, json={"note": "changed elsewhere"}).status_code == 200
+        page.model.setData(page.index_of(0, "note"), "mine")
+        qtbot.waitUntil(
+            lambda: isinstance(page.dialog, QMessageBox) and page.dialog.isVisible(), timeout=API_TIMEOUT_MS
+        )
+        reload = next(b for b in page.dialog.findChildren(QPushButton) if b.text() == "Reload")
+        reload.click()
+        qtbot.waitUntil(lambda: page.model.row(0)["note"] == "changed elsewhere", timeout=API_TIMEOUT_MS)
+        assert client.get(path).json()["note"] == "changed elsewhere"
