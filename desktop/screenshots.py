@@ -103,6 +103,8 @@ def take_screenshots(out_dir: Path, sizes: tuple[tuple[int, int], ...] = SIZES) 
                     loaded = getattr(page, "loaded", None)
                     if loaded is not None:
                         wait_for(loaded, start=page.refresh)
+                    if page is console.records:  # its rows arrive after the page has loaded the collections
+                        wait_until(lambda: console.records.model.row(0) is not None)
                     shoot(console.window, f"{page.title.lower().replace(' ', '-')}-{width}x{height}")
             _dialogs(console, shoot)
             _backend_stopped(console, sizes[0], shoot)
@@ -127,6 +129,37 @@ def _seed(api: Any) -> None:
     call(api, "POST", "/api/v1/api-keys", {"name": "nightly export", "scopes": ["records:read"]})
     created = call(api, "POST", "/api/v1/api-keys", {"name": "old sync script", "scopes": ["system:read"]})
     call(api, "DELETE", f"/api/v1/api-keys/{created['api_key']['id']}")
+    _seed_inspections(api)
+
+
+def _seed_inspections(api: Any) -> None:
+    """An 'inspections' collection with a dozen records, for the Collections and Records pages."""
+    fields = [
+        {"name": "site", "type": "text", "required": True, "constraints": {"max_length": 40}},
+        {"name": "inspected_on", "type": "date"},
+        {"name": "status", "type": "select", "options": ["open", "passed", "failed"]},
+        {"name": "score", "type": "integer", "constraints": {"min": 0, "max": 100}},
+        {"name": "notes", "type": "text"},
+    ]
+    description = "Site visits by the field team"
+    call(api, "POST", "/api/v1/collections", {"name": "inspections", "description": description, "fields": fields})
+    sites = ["North gate", "Pump house 2", "River crossing", "Depot", "East fence", "Water tower"]
+    statuses = ["passed", "open", "failed"]
+    operations = [
+        {
+            "method": "POST",
+            "collection": "inspections",
+            "body": {
+                "site": sites[i % len(sites)],
+                "inspected_on": f"2026-03-{i + 1:02d}",
+                "status": statuses[i % len(statuses)],
+                "score": 55 + (i * 7) % 45,
+                **({"notes": "Gate hinge rusted; reorder part"} if i % 4 == 1 else {}),
+            },
+        }
+        for i in range(12)
+    ]
+    call(api, "POST", "/api/v1/batch", {"operations": operations})
 
 
 def _backend_stopped(console: Any, size: tuple[int, int], shoot: Callable[[QWidget, str], None]) -> None:
@@ -187,9 +220,33 @@ def _dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
     console.api_keys.revoke()
     shoot(console.api_keys.dialog, "dialog-revoke-api-key")
     console.api_keys.dialog.reject()
+    _data_dialogs(console, shoot)
     console.window.password_button.click()
     shoot(console.sign_in.password_dialog, "dialog-change-password")
     console.sign_in.password_dialog.reject()
+
+
+def _data_dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
+    """The schema editor (with a refused change previewed) and the new record form."""
+    console.window.show_page("Collections")
+    wait_for(console.collections.loaded, start=console.collections.refresh)
+    console.collections.select_where("name", "inspections")
+    editor = console.collections.edit_schema()
+    notes = [f["name"] for f in editor.fields].index("notes")
+    editor.table.setCurrentCell(notes, 0)
+    editor.table.item(notes, 2).setCheckState(editor.table.item(notes, 2).checkState().Checked)  # required
+    editor.preview()
+    wait_until(lambda: "refuses" in editor.preview_text.toPlainText())
+    shoot(editor, "dialog-schema-editor")
+    editor.reject()
+    console.collections.new_collection()
+    shoot(console.collections.dialog, "dialog-new-collection")
+    console.collections.dialog.reject()
+    console.window.show_page("Records")
+    wait_for(console.records.loaded, start=console.records.refresh)
+    console.records.new_record()
+    shoot(console.records.dialog, "dialog-new-record")
+    console.records.dialog.reject()
 
 
 def main() -> int:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,6 +33,7 @@ from desktop.widgets.form_dialog import FormDialog, FormField
 from desktop.widgets.page_header import PageHeader
 
 SYSTEM_COLUMNS = ("id", "created_at", "updated_at")
+WIDEST_COLUMN = 260  # a long note gives way to an ellipsis (the JSON panel shows all of it)
 
 
 def records_path(collection: str, record_id: str | None = None) -> str:
@@ -50,7 +51,12 @@ def form_field(field: dict[str, Any]) -> FormField:
     if kind == "select" and not field.get("multiple"):
         options = [("", ""), *[(o, o) for o in field.get("options") or []]]
         return FormField(field["name"], label, "choice", options=options)
-    hints = {"date": "2026-03-31", "datetime": "2026-03-31T14:05:00Z", "json": "JSON", "select": "comma-separated"}
+    hints = {  # "e.g.": a bare date under an empty box reads as the value already in it
+        "date": "e.g. 2026-03-31",
+        "datetime": "e.g. 2026-03-31T14:05:00Z",
+        "json": "any JSON value",
+        "select": "comma-separated",
+    }
     return FormField(field["name"], label, help=hints.get(str(kind), ""))
 
 
@@ -125,12 +131,23 @@ class RecordsPage(QWidget):
         self.picker.activated.connect(lambda _index: self.choose(self.picker.currentData()))
         self.filter_bar.applied.connect(self.model.set_filter)
         self.model.loaded.connect(self._rows_loaded)
+        self.model.block_arrived.connect(lambda _block: self._fit_columns_once())
+        self._columns_fitted = True
         self.model.failed.connect(self._rows_failed)
         self.model.edit_requested.connect(self.save_cell)
         self.model.dataChanged.connect(lambda *_args: self._show_selected())
         self.model.modelReset.connect(self._selection_cleared)
         self.table.selectionModel().selectionChanged.connect(lambda *_args: self._selection_changed())
+        self.table.installEventFilter(self)
         self._selection_changed()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """Tabbing into the grid selects its current (or first) row: Del and the JSON work with no mouse."""
+        focus_in = watched is self.table and event.type() == QEvent.Type.FocusIn
+        if focus_in and self.model.rowCount() > 0 and not self.table.selectionModel().hasSelection():
+            current = self.table.currentIndex()
+            self.select_row(current.row() if current.isValid() else 0)
+        return super().eventFilter(watched, event)
 
     # -- loading ----------------------------------------------------------------------------------------
 
@@ -190,11 +207,22 @@ class RecordsPage(QWidget):
         columns = [LazyColumn(f["name"], f["name"], editable=True) for f in fields]
         columns += [LazyColumn(name, name) for name in SYSTEM_COLUMNS]
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self._columns_fitted = False
         self.filter_bar.clear_error()
         self.model.set_source(
             ApiRowSource(self.api, collection["name"], self.decoder), columns, (), self.filter_bar.text()
         )
         self.model.exact_reverse = self._exact_reverse
+
+    def _fit_columns_once(self) -> None:
+        """Once a collection's first rows are in: each column as wide as its header and values, within reason."""
+        if self._columns_fitted or self.model.row(0) is None:
+            return
+        self._columns_fitted = True  # later on, the widths are the person's (they may have dragged them)
+        header = self.table.horizontalHeader()
+        for column in range(self.model.columnCount()):
+            wanted = max(self.table.sizeHintForColumn(column), header.sectionSizeHint(column))
+            header.resizeSection(column, min(wanted, WIDEST_COLUMN))
 
     def _exact_reverse(self, sort: Sort) -> bool:
         # NULLs sort last both ways, so the reversed order mirrors the forward one only on keys that are never NULL.

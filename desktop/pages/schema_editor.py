@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -51,6 +52,9 @@ def new_field(name: str = "") -> dict[str, Any]:
     }
 
 
+SAMPLES_SHOWN = 3  # record ids are long: three are enough to go and look, more bury the sentence
+
+
 def plural(count: int, noun: str) -> str:
     """'1 record', '37 records'."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
@@ -60,8 +64,11 @@ def change_words(changes: list[dict[str, Any]]) -> list[str]:
     """A dry run's changes, one plain line each."""
     lines = []
     for change in changes:
-        detail = change.get("detail") or ""
-        lines.append(detail or f"{change.get('kind', 'change')} {change.get('field', '')}".strip())
+        detail, field = str(change.get("detail") or ""), str(change.get("field") or "")
+        if not detail:
+            lines.append(f"{change.get('kind', 'change')} {field}".strip())
+        else:  # the server's detail may leave out the field ("becomes required"): say which one
+            lines.append(detail if not field or field in detail else f"{field}: {detail}")
     return lines
 
 
@@ -76,7 +83,7 @@ def violation_words(problem: dict[str, Any], fields_sent: list[dict[str, Any]]) 
     for violation in problem.get("violations") or []:
         field, count = str(violation.get("field", "")), int(violation.get("count", 0))
         message = messages.get(field) or f"{plural(count, 'record')} would not fit the new definition"
-        samples = [str(s) for s in violation.get("sample_ids") or []]
+        samples = [str(s) for s in violation.get("sample_ids") or []][:SAMPLES_SHOWN]
         example = f", e.g. {', '.join(samples)}{' …' if count > len(samples) else ''}" if samples else ""
         lines.append(f"{message} for {field}{example}.")
     if not lines:
@@ -115,7 +122,9 @@ class SchemaEditor(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # the flags as wide as their names
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the name takes what is left: no scrolling
         self.add_button = QPushButton("Add field")
         self.remove_button = QPushButton("Remove")
         self.up_button = QPushButton("Move up")

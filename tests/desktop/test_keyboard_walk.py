@@ -10,15 +10,22 @@ from pytestqt.qtbot import QtBot
 
 from desktop.app import Console
 from desktop.pages.registry import PAGES
+from desktop.pages.schema_editor import SchemaEditor
 from desktop.widgets.form_dialog import FormDialog
 from tests.desktop.test_console_frame import CTRL, active_console
 from tests.desktop.test_identity_pages import API_TIMEOUT_MS
 
 MAX_TABS = 80
 NO_MODIFIER = Qt.KeyboardModifier.NoModifier
-SEARCHES = {"users": "search", "audit": "action"}  # the field Ctrl+F lands in, by page
-NEW = {"users", "roles", "api_keys"}  # pages with a New… action (Ctrl+N)
-DELETE = {"users", "roles", "api_keys"}  # pages with a destructive action on the selection (Del)
+SEARCHES = {"users": "search", "audit": "action", "records": "search"}  # the field Ctrl+F lands in, by page
+NEW = {  # pages with a New… action (Ctrl+N), and the dialog it opens
+    "users": FormDialog,
+    "roles": FormDialog,
+    "api_keys": FormDialog,
+    "collections": SchemaEditor,
+    "records": FormDialog,
+}
+DELETE = {"users", "roles", "api_keys", "collections", "records"}  # destructive action on the selection (Del)
 
 
 def focused() -> QWidget | None:
@@ -76,7 +83,8 @@ def select_by_keyboard(qtbot: QtBot, console: Console, name: str, page: QWidget)
     table = getattr(page, "table", None)
     if table is not None:
         table.setFocus(Qt.FocusReason.TabFocusReason)
-        assert page.selected() is not None, f"{name}: Tab into the table selected nothing"
+        selected = page.selected_records() if name == "records" else page.selected()
+        assert selected, f"{name}: Tab into the table selected nothing"
 
 
 def test_keyboard_only_walk_of_every_page(qtbot: QtBot, console: Console) -> None:
@@ -87,6 +95,10 @@ def test_keyboard_only_walk_of_every_page(qtbot: QtBot, console: Console) -> Non
     with httpx.Client(base_url=console.host.url, headers=headers, timeout=10) as client:
         assert client.post("/api/v1/roles", json={"name": "auditor", "permissions": []}).status_code == 201
         assert client.post("/api/v1/api-keys", json={"name": "walked", "scopes": ["system:read"]}).status_code == 201
+        fields = [{"name": "site", "type": "text"}]
+        assert client.post("/api/v1/collections", json={"name": "walked", "fields": fields}).status_code == 201
+        record = {"site": "north gate"}
+        assert client.post("/api/v1/collections/walked/records", json=record).status_code == 201
     window = console.window
 
     for number, spec in enumerate(PAGES, start=1):
@@ -134,7 +146,7 @@ def test_keyboard_only_walk_of_every_page(qtbot: QtBot, console: Console) -> Non
         if spec.name in NEW:
             press(qtbot, console, Qt.Key.Key_N, CTRL)
             dialog = page.dialog
-            assert isinstance(dialog, FormDialog), spec.name
+            assert isinstance(dialog, NEW[spec.name]), spec.name
             qtbot.waitUntil(dialog.isVisible, timeout=5000)
             qtbot.keyClick(dialog, Qt.Key.Key_Escape)
             qtbot.waitUntil(lambda dialog=dialog: not dialog.isVisible(), timeout=5000)

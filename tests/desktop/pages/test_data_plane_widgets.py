@@ -27,17 +27,18 @@ def test_a_refusal_reads_as_sentences() -> None:
     sent = [new_field("name"), new_field("site")]
     problem = {
         "errors": [{"field": "fields[1].required", "message": "37 records have no value"}],
-        "violations": [{"field": "site", "count": 37, "sample_ids": ["a1", "b2"]}],
+        "violations": [{"field": "site", "count": 37, "sample_ids": ["a1", "b2", "c3", "d4"]}],
     }
-    assert violation_words(problem, sent) == ["37 records have no value for site, e.g. a1, b2 …."]
+    assert violation_words(problem, sent) == ["37 records have no value for site, e.g. a1, b2, c3 …."]
     bare = {"violations": [{"field": "site", "count": 1, "sample_ids": []}]}
     assert violation_words(bare, sent) == ["1 record would not fit the new definition for site."]
     assert change_words(
-        [{"kind": "add", "field": "x", "detail": "Add the field x (text)"}, {"kind": "drop", "field": "y"}]
-    ) == [
-        "Add the field x (text)",
-        "drop y",
-    ]
+        [
+            {"kind": "add", "field": "x", "detail": "Add the field x (text)"},
+            {"kind": "drop", "field": "y"},
+            {"kind": "required", "field": "note", "detail": "becomes required"},
+        ]
+    ) == ["Add the field x (text)", "drop y", "note: becomes required"]
 
 
 def test_the_filter_bar_marks_the_position_of_an_error(qtbot: QtBot) -> None:

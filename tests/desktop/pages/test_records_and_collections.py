@@ -1,9 +1,11 @@
-"""Records and Collections pages against a real backend; skipped until the backend has the routes of issue 10."""
+"""Records and Collections pages against a real backend."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import httpx
-import pytest
 from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -12,7 +14,6 @@ from desktop.widgets.confirm import destructive_button
 from tests.desktop.test_destructive_actions import admin_client
 from tests.desktop.test_identity_pages import API_TIMEOUT_MS, signed_in_console
 
-NO_ROUTE = "the backend has no /api/v1/collections or /api/v1/batch route yet (issue 10 is merged in parts)"
 FIELDS = [
     {"name": "site", "type": "text", "required": True, "constraints": {"max_length": 12}},
     {"name": "visits", "type": "integer"},
@@ -21,21 +22,20 @@ FIELDS = [
 ROWS = 60
 
 
-def seeded(qtbot: QtBot, console: Console) -> httpx.Client:
-    """A signed-in console and an 'inspections' collection of ROWS records; skips if the backend lacks the routes."""
+@contextmanager
+def seeded(qtbot: QtBot, console: Console) -> Iterator[httpx.Client]:
+    """A signed-in console and an 'inspections' collection of ROWS records, seeded over plain HTTP."""
     signed_in_console(qtbot, console)
-    client = admin_client(console)
-    no_batch = client.post("/api/v1/batch", json={"operations": []}).status_code in (404, 405)
-    if no_batch or client.get("/api/v1/collections").status_code == 404:
-        client.close()
-        pytest.skip(NO_ROUTE)
-    assert client.post("/api/v1/collections", json={"name": "inspections", "fields": FIELDS}).status_code == 201
-    operations = [
-        {"method": "POST", "collection": "inspections", "body": {"site": f"site {i:02d}", "visits": i}}
-        for i in range(ROWS)
-    ]
-    assert client.post("/api/v1/batch", json={"operations": operations}).status_code == 200
-    return client
+    with admin_client(console) as client:
+        created = client.post("/api/v1/collections", json={"name": "inspections", "fields": FIELDS})
+        assert created.status_code == 201, created.text
+        operations = [
+            {"method": "POST", "collection": "inspections", "body": {"site": f"site {i:02d}", "visits": i}}
+            for i in range(ROWS)
+        ]
+        batch = client.post("/api/v1/batch", json={"operations": operations})
+        assert batch.status_code == 200, batch.text
+        yield client
 
 
 def open_records(qtbot: QtBot, console: Console) -> None:
@@ -123,3 +123,20 @@ def test_collections_list_counts_and_refuses_in_plain_words(qtbot: QtBot, consol
         editor.submit()
         qtbot.waitUntil(lambda: editor.error.isVisible(), timeout=API_TIMEOUT_MS)
         assert "e.g." in editor.preview_text.toPlainText()
+
+
+def test_a_conflict_resolved_by_reload_shows_the_other_change(qtbot: QtBot, console: Console) -> None:
+    with seeded(qtbot, console) as client:
+        open_records(qtbot, console)
+        page = console.records
+        qtbot.waitUntil(lambda: page.model.row(0) is not None, timeout=API_TIMEOUT_MS)
+        path = f"/api/v1/collections/inspections/records/{page.model.row(0)['id']}"
+        assert client.patch(path, json={"note": "changed elsewhere"}).status_code == 200
+        page.model.setData(page.index_of(0, "note"), "mine")
+        qtbot.waitUntil(
+            lambda: isinstance(page.dialog, QMessageBox) and page.dialog.isVisible(), timeout=API_TIMEOUT_MS
+        )
+        reload = next(b for b in page.dialog.findChildren(QPushButton) if b.text() == "Reload")
+        reload.click()
+        qtbot.waitUntil(lambda: page.model.row(0)["note"] == "changed elsewhere", timeout=API_TIMEOUT_MS)
+        assert client.get(path).json()["note"] == "changed elsewhere"
