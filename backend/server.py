@@ -49,6 +49,7 @@ class OutpostServer(uvicorn.Server):
         on_shutdown: Callable[[], Awaitable[None]],
     ) -> None:
         super().__init__(config)
+        self.listen_error: OSError | None = None  # the socket could not serve (its port was taken, say)
         self.on_started = on_started
         self.on_stopping = on_stopping
         self.on_shutdown = on_shutdown
@@ -77,7 +78,14 @@ class OutpostServer(uvicorn.Server):
         self.on_stopping()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
+        try:
+            await super().startup(sockets)
+        except OSError as exc:
+            # uvicorn handles this only for sockets it binds itself; ours would end in a traceback.
+            self.listen_error = exc
+            await self.lifespan.shutdown()
+            self.should_exit = True
+            return
         if self.started:
             await self.on_started()
 
@@ -93,6 +101,9 @@ def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # Listening now, not when uvicorn starts serving: a port only bound can still be taken by another program
+    # (SO_REUSEADDR) while the app starts up. Connections made before then wait in the backlog.
+    sock.listen(ACCEPT_BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -109,6 +120,14 @@ def _bind_or_fall_back(host: str, port: int, free_port_if_taken: bool) -> tuple[
         "port taken: listening on a free one instead", port_taken=port, port=sock.getsockname()[1], host=host
     )
     return sock, port
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> int:
+    """Say, in one log line and one event, that the port could not be had; the exit code."""
+    message = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    logger.error("bind failed", detail=message)
+    emit_event("error", message=message)
+    return 1
 
 
 def _url(host: str, port: int) -> str:
@@ -159,10 +178,7 @@ def _serve_locked(settings: Settings, free_port_if_taken: bool) -> int:
     try:
         sock, port_taken = _bind_or_fall_back(settings.host, settings.port, free_port_if_taken)
     except OSError as exc:
-        message = f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
-        logger.error("bind failed", detail=message)
-        emit_event("error", message=message)
-        return 1
+        return _cannot_listen(settings.host, settings.port, exc)
     port = sock.getsockname()[1]
     url = _url(settings.host, port)
     app = create_app(settings)
@@ -230,6 +246,8 @@ def _serve_locked(settings: Settings, free_port_if_taken: bool) -> int:
     )
     with sock:
         server.run(sockets=[sock])
+    if server.listen_error is not None:
+        return _cannot_listen(settings.host, port, server.listen_error)
     if not server.started:
         return 1
     logger.info("stopped")

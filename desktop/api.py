@@ -149,7 +149,7 @@ class ApiClient(QObject):
         self._in_flight.clear()
 
     def set_base_url(self, url: str) -> None:
-        """Point the client at a backend, e.g. http://127.0.0.1:8765."""
+        """Point the client at a backend, e.g. http://127.0.0.1:8765; at none with "" (calls then fail at once)."""
         self.base_url = url.rstrip("/")
 
     def request(
@@ -169,7 +169,7 @@ class ApiClient(QObject):
             return None
         if not self.base_url:
             if call.on_error:
-                call.on_error(ApiError(0, "No backend is connected yet.", type="network"))
+                call.on_error(ApiError(0, "No backend is connected.", type="network"))
             return None
         if self._refreshing and self._renewable(call):
             self._waiting.append(call)  # sent with the new token once the refresh is back

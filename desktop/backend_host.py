@@ -144,6 +144,7 @@ class BackendHost(QObject):
         self._health_timer.stop()
         self._restart_timer.stop()
         self._ready_timer.stop()
+        self._forget_url()
         process = self._process
         if process is not None and process.state() != QProcess.ProcessState.NotRunning:
             process.terminate()  # SIGTERM: the backend stops gracefully, exit code 0
@@ -165,7 +166,7 @@ class BackendHost(QObject):
 
     def _spawn(self) -> None:
         self.attached = False
-        self.url = ""
+        self._forget_url()
         self._stdout_buffer = b""
         process = QProcess(self)
         process.setProgram(self.command[0])
@@ -252,7 +253,16 @@ class BackendHost(QObject):
         self._set_state(HostState.CONNECTED, self.url)
         self.connected.emit(self.url)
 
+    def _forget_url(self) -> None:
+        """Send nothing to the old address: once its backend is gone, another program may listen there.
+
+        (Another Outpost there answers our token with 401, and the refresh that follows would end our session.)
+        """
+        self.url = ""
+        self.api.set_base_url("")
+
     def _lose(self, reason: str) -> None:
+        self._forget_url()
         if self._connected_at and time.monotonic() - self._connected_at > STABLE_AFTER_S:
             self._failures = 0
         self._connected_at = 0.0

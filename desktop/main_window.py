@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -26,6 +26,9 @@ from desktop.pages.registry import PageSpec
 from desktop.resources import resource_path
 from desktop.widgets.notice import Notice, write_message
 
+PREFERRED_SIZE = QSize(1100, 720)
+# Room kept for the window manager's title bar and borders, which are unknown until the window is shown.
+FRAME_ALLOWANCE = QSize(8, 40)
 SIDEBAR_WIDTH = 136
 SIDEBAR_MIN_WIDTH = 110
 
@@ -47,7 +50,7 @@ class MainWindow(QMainWindow):
         self.host = host
         self.setWindowTitle(f"Outpost — {host.data_dir}")
         self.setWindowIcon(QIcon(str(resource_path("icons", "outpost.svg"))))
-        self.resize(1100, 720)
+        self.resize(PREFERRED_SIZE)
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
@@ -117,7 +120,22 @@ class MainWindow(QMainWindow):
         api.signed_in.connect(self.show_account)
         api.signed_out.connect(lambda _reason: self.show_account(""))
         host.state_changed.connect(self.show_state)
+        host.connected.connect(lambda _url: self._reload_current())  # back after a restart: nothing stale on show
         self.show_state(host.state.value, host.detail)
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """No larger than the screen's available area, frame included, and centred in it (a 1024x640 laptop)."""
+        screen = self.screen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+        frame = (self.frameGeometry().size() - self.geometry().size()).expandedTo(FRAME_ALLOWANCE)
+        self.resize(self.size().boundedTo(available.size() - frame))
+        outer = self.size() + frame
+        left = available.x() + max(0, (available.width() - outer.width()) // 2)
+        top = available.y() + max(0, (available.height() - outer.height()) // 2)
+        self.move(left, top)
 
     def current_page(self) -> QWidget:
         """The page on show."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop.api import ApiClient, ApiError
@@ -14,6 +14,11 @@ from desktop.widgets.form_dialog import FormDialog, FormField
 
 LAST_EMAIL = "sign_in/last_email"
 SETUP_TOKEN_HEADER = "X-Setup-Token"
+SETUP_WATCH_MS = 3000  # how often an open first-administrator dialog asks whether it is still needed
+CREATED_ELSEWHERE = (
+    "An administrator has been created for this Outpost instance from elsewhere (not in this console). "
+    "Sign in with that account."
+)
 
 
 class SignInFlow(QObject):
@@ -39,6 +44,10 @@ class SignInFlow(QObject):
         self.password_dialog: FormDialog | None = None
         self.quit_question: QMessageBox | None = None
         self._reason = ""
+        self._first_admin_dialog: FormDialog | None = None
+        # The administrator may be created elsewhere (curl, the CLI) while the dialog is open: keep it true.
+        self._setup_watch = QTimer(self, interval=SETUP_WATCH_MS)
+        self._setup_watch.timeout.connect(self._watch_setup)
         api.signed_out.connect(self._signed_out)
 
     def start(self) -> None:
@@ -61,6 +70,7 @@ class SignInFlow(QObject):
         self._login()  # the login dialog shows the backend's trouble when it is used
 
     def _open(self, dialog: FormDialog) -> None:
+        self._setup_watch.stop()
         if self.dialog is not None:
             self.dialog.rejected.disconnect()  # replaced, not cancelled: the window stays
             self.dialog.close()
@@ -175,6 +185,34 @@ class SignInFlow(QObject):
             self.window,
         )
         self._open(dialog)
+        self._first_admin_dialog = dialog
+        self._setup_watch.start()
+
+    def _watch_setup(self) -> None:
+        dialog = self._first_admin_dialog
+        if dialog is None or dialog is not self.dialog or not dialog.isVisible():
+            if dialog is not self.dialog:
+                self._setup_watch.stop()  # replaced: nothing left to watch
+            return  # (not visible: its quit question is open; it may come back)
+        self.api.get("/api/v1/setup", lambda data: self._setup_seen(dialog, data), lambda _error: None)
+
+    def _setup_seen(self, dialog: FormDialog, data: dict[str, Any]) -> None:
+        # Not while this console's own submit is under way: its administrator is the one just created.
+        submitting = not dialog.submit_button.isEnabled()
+        if dialog is self.dialog and dialog.isVisible() and not submitting and not data.get("needs_first_admin"):
+            self._created_elsewhere()
+
+    def _created_elsewhere(self) -> None:
+        """The first administrator exists already: the sign-in dialog, saying why, replaces this one."""
+        self._first_admin_dialog = None
+        self._reason = CREATED_ELSEWHERE
+        self._login()
+
+    def _setup_refused(self, dialog: FormDialog, error: ApiError) -> None:
+        if error.status == 409:  # "An administrator already exists; sign in instead."
+            self._created_elsewhere()
+        else:
+            dialog.show_error(error)
 
     def _submit_first_admin(self, dialog: FormDialog, values: dict[str, Any]) -> None:
         if values["password"] != values["confirm"]:
@@ -188,7 +226,7 @@ class SignInFlow(QObject):
             "POST",
             "/api/v1/setup",
             lambda _user: self._submit_login(dialog, values),
-            dialog.show_error,
+            lambda error: self._setup_refused(dialog, error),
             body=body,
             headers=self._setup_token(),
         )

@@ -16,10 +16,20 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.api import ApiClient, ApiError
+from desktop.pages.newest_load import NewestLoad
 from desktop.widgets.card import ValueCard
 from desktop.widgets.page_header import PageHeader
 
 REFRESH_MS = 5000
+
+# What the page says before it has values to show, by the backend's state (the status bar's words agree).
+WAITING_WORDS = {
+    "starting": "Waiting for the backend…",
+    "connected": "Connected. Sign in to see what the backend runs and how it is doing.",
+    "lost": "The backend stopped; it is being restarted…",
+    "stopped": "The backend is stopped.",
+}
+SIGNED_OUT_WORDS = "Signed out. Sign in to see what the backend runs and how it is doing."
 
 
 def human_bytes(count: int) -> str:
@@ -58,10 +68,11 @@ class DashboardPage(QWidget):
         self.setObjectName("page")
         self.api = api
         self._pending = 0
+        self.loads = NewestLoad()
         self.system: dict[str, Any] = {}
         self.readiness: dict[str, Any] = {}
 
-        self.header = PageHeader("Dashboard", "Waiting for the backend…")
+        self.header = PageHeader("Dashboard", WAITING_WORDS["stopped"])
         self.subtitle, self.banner = self.header.subtitle, self.header.banner
         self.refresh_button = self.header.add_button("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
@@ -116,7 +127,7 @@ class DashboardPage(QWidget):
         layout.addWidget(self.updated)
 
         self._timer = QTimer(self, interval=REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._tick)
 
     def start(self) -> None:
         """Refresh now and every few seconds."""
@@ -124,33 +135,48 @@ class DashboardPage(QWidget):
         self._timer.start()
 
     def stop(self) -> None:
-        """Stop refreshing (signed out)."""
+        """Stop refreshing (signed out): what is shown is no longer kept current."""
         self._timer.stop()
+        self.loads.begin()  # the ended session's replies no longer count
+        self._pending = 0
+        self.header.set_subtitle(SIGNED_OUT_WORDS)
+        if self.system:
+            self.set_stale(True, "sign in to see them current")
 
     def backend_state(self, state: str, _detail: str = "") -> None:
         """Grey out the values while the backend is away; ask again when it is back."""
-        if not self.system:
-            return  # nothing shown yet, so nothing stale
-        if state == "connected":
-            self.refresh()  # the fresh values un-grey the page
-        else:
+        if not self.system:  # nothing shown yet, so nothing stale: say what is awaited
+            self.header.set_subtitle(WAITING_WORDS[state])
+            return
+        if state != "connected":
             self.set_stale(True)
+        elif self.api.session is not None:
+            self.refresh()  # the fresh values un-grey the page
+        # (connected, signed out: the values stay greyed until someone signs in)
 
-    def set_stale(self, stale: bool) -> None:
-        """Show the values as out of date (greyed, with when they were last true) or as current."""
+    def set_stale(self, stale: bool, why: str = "the backend is not answering") -> None:
+        """Show the values as out of date (greyed, with when they were last true and why) or as current."""
         self.cards.setEnabled(not stale)
         self._fade.setEnabled(stale)
         if stale:
             since = f" from {self._updated_at}" if self._updated_at else ""
-            self.updated.setText(f"Last known values{since}: the backend is not answering.")
+            self.updated.setText(f"Last known values{since}: {why}.")
+
+    def _tick(self) -> None:
+        # The timer waits for a slow refresh rather than replacing it: on a loaded machine each would be
+        # dropped for the next, and none ever shown. A stalled one is replaced by the next F5 or reconnect.
+        if not self._pending:
+            self.refresh()
 
     def refresh(self) -> None:
-        """Ask the backend for its facts and readiness."""
-        if self._pending:
-            return  # the previous refresh is still under way
+        """Ask the backend for its facts and readiness; the replies to any earlier refresh no longer count."""
+        # Never skipped while an earlier one is under way: that one may have gone to a backend that since died
+        # (its replies late, or never), and this one (after a restart, say) is what brings the values back.
+        self.loads.begin()
         self._pending = 2
-        self.api.system(self._show_system, self._show_error)
-        self.api.ready(self._show_readiness, self._show_readiness_error)
+        guard = self.loads.guard
+        self.api.system(guard(self._show_system), guard(self._show_error))
+        self.api.ready(guard(self._show_readiness), guard(self._show_readiness_error))
 
     def _done(self) -> None:
         self._pending -= 1

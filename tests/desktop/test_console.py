@@ -58,7 +58,8 @@ def test_killed_backend_shows_lost_then_connected_after_restart(qtbot: QtBot, co
     qtbot.waitUntil(lambda: console.host.state == HostState.CONNECTED, timeout=START_TIMEOUT_MS)
     assert console.host.pid not in (None, first_pid)
     assert states.index(HostState.LOST.value) < len(states) - 1
-    assert console.window.status_text.text() == "Connected"
+    # "Connected", or "Connected (port 8765 was in use)" when another program took 8765 during the restart.
+    assert console.window.status_text.text().startswith("Connected")
 
 
 def test_closing_the_window_stops_the_child_backend(qtbot: QtBot, console: Console) -> None:
