@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -15,14 +16,43 @@ from backend.settings import load_settings
 from backend.startup import prepare_data_dir
 from tests.conftest import sign_in_first_admin
 
+SEEDED = "inspections"
+SEEDED_FIELDS = [
+    {"name": "site", "type": "text", "constraints": {"max_length": 200}},
+    {"name": "score", "type": "integer", "constraints": {"min": 0, "max": 100}},
+    {"name": "grade", "type": "select", "options": ["a", "b", "c"]},
+    {"name": "passed", "type": "boolean"},
+    {"name": "inspected_at", "type": "datetime"},
+]
+SEEDED_RECORDS = 40  # the fuzzer deletes some (DELETE without If-Match): enough stay for the other operations
 
-def _admin_api_key(app: object) -> str:
+
+def _admin_api_key(client: TestClient[Any]) -> str:
     """An API key of the first administrator with every permission."""
-    with TestClient(app, base_url="http://testserver") as client:  # type: ignore[arg-type]
-        headers = sign_in_first_admin(client)
-        created = client.post("/api/v1/api-keys", headers=headers, json={"name": "schemathesis", "scopes": ["*"]})
-        assert created.status_code == 201, created.text
-        return str(created.json()["key"])
+    headers = sign_in_first_admin(client)
+    created = client.post("/api/v1/api-keys", headers=headers, json={"name": "schemathesis", "scopes": ["*"]})
+    assert created.status_code == 201, created.text
+    return str(created.json()["key"])
+
+
+def _seed_records(client: TestClient[Any], key: str) -> list[str]:
+    """A collection with a field of each common type and some records in it; the records' ids."""
+    headers = {"X-API-Key": key}
+    created = client.post("/api/v1/collections", headers=headers, json={"name": SEEDED, "fields": SEEDED_FIELDS})
+    assert created.status_code == 201, created.text
+    ids = []
+    for n in range(SEEDED_RECORDS):
+        values = {
+            "site": f"site {n % 7}",
+            "score": n % 101,
+            "grade": "abc"[n % 3],
+            "passed": n % 2 == 0,
+            "inspected_at": f"2026-11-{1 + n % 28:02d}T08:00:00Z",
+        }
+        record = client.post(f"/api/v1/collections/{SEEDED}/records", headers=headers, json=values)
+        assert record.status_code == 201, record.text
+        ids.append(str(record.json()["id"]))
+    return ids
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +62,16 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSch
     # long run measures conformance, not the limiter (whose 429 is documented and allowed anyway).
     flags = {"data_dir": data_dir, "allowed_hosts": "testserver", "rate_limit_per_minute": 10**6}
     app = create_app(prepare_data_dir(load_settings(flags, {})).settings)
-    # An API key, not a session: a fuzzed sign-out would end a session and every later request would be 401.
-    # So POST /auth/logout and /auth/me/password (a person's operations) answer this key 403, as documented.
-    auth = {"openapi": {"ApiKeyHeader": {"api_key": _admin_api_key(app)}}}
-    config = SchemathesisConfig.from_dict({**CONFIG, "auth": auth})
+    with TestClient(app, base_url="http://testserver") as client:
+        # An API key, not a session: a fuzzed sign-out would end a session and every later request would be
+        # 401. So POST /auth/logout and /auth/me/password (a person's operations) answer this key 403.
+        key = _admin_api_key(client)
+        record_ids = _seed_records(client, key)
+    auth = {"openapi": {"ApiKeyHeader": {"api_key": key}}}
+    # Record operations mostly name the seeded collection and its records, so they reach the service
+    # rather than stopping at 404; now and then a generated name or id still checks the 404 path.
+    dictionaries = {"collections": {"values": [SEEDED]}, "records": {"values": record_ids}}
+    config = SchemathesisConfig.from_dict({**CONFIG, "auth": auth, "dictionaries": dictionaries})
     return schemathesis.openapi.from_asgi("/schema/openapi.json", app, config=config)
 
 
@@ -50,10 +86,16 @@ POLICY = "the service checks the password policy (length, not the email, not com
 def refuses(path: str, method: str, *statuses: str, why: str) -> dict[str, object]:
     """An operation that rightly refuses some schema-valid input with these statuses, and why."""
     assert why
-    return {
+    operation: dict[str, object] = {
         "include-name": f"{method} {path}",
         "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", *statuses]}},
     }
+    if path.startswith("/api/v1/collections/{name}/records"):
+        operation["parameters"] = {
+            "path.name": {"dictionary": "collections", "probability": 0.9},
+            "path.record_id": {"dictionary": "records", "probability": 0.9},
+        }
+    return operation
 
 
 # Schema-violating input is refused with these; 413 too: a body over the operation's limit is refused before
