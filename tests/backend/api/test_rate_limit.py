@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 
 from backend.app import create_app
 from backend.errors import PROBLEM_JSON
+from backend.rate_limit import Window
 from backend.settings import load_settings
 from backend.startup import prepare_data_dir
 from tests.conftest import TEST_HOST
@@ -53,3 +54,16 @@ def test_429_is_documented_on_every_operation_the_limit_reaches(client: TestClie
                 documented = operation["responses"]["429"]
                 assert "application/problem+json" in documented["content"]
                 assert "Retry-After" in documented["description"], f"{method.upper()} {path}"
+
+
+def test_a_window_is_read_back_and_a_stale_or_broken_one_starts_again() -> None:
+    now = 1_000
+    assert Window.decode(Window(7, now + 30).encode(), now, 60) == Window(7, now + 30)
+    assert Window.decode(Window(7, now).encode(), now, 60) == Window(0, now + 60)  # over
+    for broken in (None, b"", b"junk", b"12:", b":3", b"-5:3", b"1e9:3"):
+        assert Window.decode(broken, now, 60) == Window(0, now + 60), broken
+
+
+def test_remaining_counts_down_one_request_at_a_time(limited: TestClient[Litestar]) -> None:
+    remaining = [int(limited.get("/api/v1/setup").headers["ratelimit-remaining"]) for _ in range(LIMIT)]
+    assert remaining == list(range(LIMIT - 1, -1, -1))
