@@ -88,12 +88,12 @@ class RecordService:
     ) -> dict[str, Any]:
         """One live record (NotFound for a tombstone), with its relations in expand filled in."""
         shape = await self.shape(collection)
-        if not expand:  # the hot path: one primary-key read, on the loop (Database.read_now)
-            with self.db.read_now() as connection:
-                found = connection.execute(shape.live().where(shape.table.c.id == record_id)).mappings().first()
-            if found is None:
+        if not expand:  # the hot path: one precompiled primary-key read, on the loop (Database.rows_now)
+            point = shape.point_read(self.db.point_engine.dialect)
+            rows = self.db.rows_now(point.sql, (record_id,))
+            if not rows:
                 raise NotFound(f"No record {record_id} in {shape.definition.name}.")
-            return shape.record(found)
+            return point.record(rows[0])
         async with self.db.read() as session:
             row = await self._live_row(session, shape, record_id)
             record = shape.record(row)

@@ -7,11 +7,11 @@ service's rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Select, Table, select
+from sqlalchemy import Column, Dialect, Select, Table, bindparam, select
 
 from backend.collections.definition import CollectionDef, FieldDef, FieldType
 from backend.collections.filter_sql import FilterColumn
@@ -33,6 +33,33 @@ class SortColumn:
     nullable: bool
 
 
+Decoder = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class PointRead:
+    """A record by id, compiled once per schema version: the SQL text and each column's way to its JSON value."""
+
+    sql: str
+    decoders: tuple[tuple[str, Decoder], ...]
+
+    def record(self, row: Sequence[Any]) -> dict[str, Any]:
+        """The record JSON of one raw row of sql."""
+        return {name: decode(value) for (name, decode), value in zip(self.decoders, row, strict=True)}
+
+
+def _decoder(column: Column[Any], dialect: Dialect, to_json: Callable[[Any], Any]) -> Decoder:
+    """The driver's value -> the column type's Python value (SQLAlchemy's own result processor) -> JSON."""
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    if process is None:
+        return to_json
+    return lambda value: to_json(process(value))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 @dataclass
 class RecordShape:
     """One schema version of a collection: its table, fields, sortable and filterable columns."""
@@ -42,6 +69,7 @@ class RecordShape:
     fields: dict[str, FieldDef] = field(init=False)
     sortable: dict[str, SortColumn] = field(init=False)
     filterable: dict[str, FilterColumn] = field(init=False)
+    _point_reads: dict[str, PointRead] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         c = self.table.c
@@ -70,6 +98,26 @@ class RecordShape:
         """SELECT the given columns (else all) of the records that are not tombstones."""
         chosen = list(columns) if columns is not None else [self.table]
         return select(*chosen).where(~self.table.c._deleted)
+
+    def point_read(self, dialect: Dialect) -> PointRead:
+        """The live record by id as one precompiled statement for this dialect (see Database.rows_now)."""
+        found = self._point_reads.get(dialect.name)
+        if found is None:
+            columns = self.columns_for(None)
+            statement = self.live(columns).where(self.table.c.id == bindparam("id"))
+            compiled = statement.compile(dialect=dialect)
+            assert list(compiled.positiontup or ()) == ["id"], "the point read takes the id as its one parameter"
+            moment = to_json_moment
+            system: list[Decoder] = [_same, moment, moment, _same, _same, _same, _same]
+            fields = [lambda value, spec=spec: to_api(spec, value) for spec in self.definition.fields]
+            decoders = tuple(
+                (name, _decoder(column, dialect, to_json))
+                for name, column, to_json in zip(
+                    [*SHOWN_SYSTEM_FIELDS, *self.fields], columns, [*system, *fields], strict=True
+                )
+            )
+            found = self._point_reads[dialect.name] = PointRead(str(compiled), decoders)
+        return found
 
     def columns_for(self, names: Iterable[str] | None) -> list[Column[Any]]:
         """The columns a record projected to names needs (every system column, and those fields)."""
