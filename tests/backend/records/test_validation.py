@@ -92,6 +92,7 @@ def test_a_json_value_reads_back_as_it_was_written(records: Instance, value: obj
     # SQLite gives a JSON column numeric affinity: the text "123" must not come back as a number.
     record = create(records, {**GOOD, "extra": value})
     again = records.client.get(f"{SITES}/{record['id']}", headers=records.admin).json()
-    assert again["extra"] == value and type(again["extra"]) is type(value)
+    assert again["extra"] == value
+    assert type(again["extra"]) is type(value)
     listed = records.client.get(SITES, params={"filter": f'id = "{record["id"]}"'}, headers=records.admin).json()
     assert listed["items"] == [again]
