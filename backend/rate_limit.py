@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from time import time
-from typing import Any
+from typing import Any, Protocol, cast
 
 from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders
@@ -15,7 +15,6 @@ from litestar.middleware.rate_limit import (
     RateLimitMiddleware,
     get_remote_address,
 )
-from litestar.stores.base import Store
 from litestar.types import Message, Receive, Scope, Send
 
 from backend.auth.permissions import Principal
@@ -23,6 +22,7 @@ from backend.errors import problem_response
 
 # Probes and the API's own description stay reachable whatever a client has spent.
 UNLIMITED_PATHS = ["^/health", "^/ready", "^/schema"]
+MAX_KEYS = 10_000  # windows held before the ended ones are dropped
 
 
 @dataclass(slots=True)
@@ -32,39 +32,55 @@ class Window:
     count: int
     reset: int
 
-    def encode(self) -> bytes:
-        """The stored form: "reset:count"."""
-        return f"{self.reset}:{self.count}".encode()
 
-    @classmethod
-    def decode(cls, stored: bytes | None, now: int, length_s: int) -> Window:
-        """The window held in stored, or a fresh one when it is absent, unreadable or over."""
-        reset, _, count = (stored or b"").partition(b":")
-        if reset.isdigit() and count.isdigit() and int(reset) > now:
-            return cls(int(count), int(reset))
-        return cls(0, now + length_s)
+class WindowCounter(Protocol):
+    """Counts requests per key in fixed windows; where several instances serve, the count must be shared."""
+
+    async def hit(self, key: str, window_s: int) -> Window:
+        """Count one request for key; the window as it stands after it."""
+        ...
+
+
+class MemoryWindowCounter:
+    """Windows in this process's memory: the count for one embedded backend (server mode counts in Redis)."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, Window] = {}
+
+    async def hit(self, key: str, window_s: int) -> Window:
+        """Count one request for key; no await before the count is taken, so no other request interleaves."""
+        now = int(time())
+        window = self._windows.get(key)
+        if window is None or window.reset <= now:
+            if len(self._windows) >= MAX_KEYS:
+                self._windows = {k: w for k, w in self._windows.items() if w.reset > now}
+            window = self._windows[key] = Window(0, now + window_s)
+        window.count += 1
+        return Window(window.count, window.reset)
+
+
+@dataclass
+class CountingRateLimitConfig(RateLimitConfig):
+    """Litestar's rate limit settings, with the one counter every route's middleware shares."""
+
+    counter: WindowCounter = field(default_factory=MemoryWindowCounter)
 
 
 class WindowRateLimitMiddleware(RateLimitMiddleware):
-    """Litestar's limiter keeping one counter per principal and window.
+    """Litestar's limiter counting in fixed windows through a WindowCounter.
 
-    Litestar's own keeps the time of every request in the window as a JSON list, decoded and re-encoded on
-    each request: at 6000 a minute that is thousands of numbers per request, and the cost grew with use.
+    Litestar's own keeps the time of every request in the window as a JSON list in a Store, decoded and
+    re-encoded on each request under three locks: at 6000 a minute, thousands of numbers per request.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Count the request against its principal's window; 429 once the window is full."""
-        app = scope["litestar_app"]
-        request: Request[Any, Any, Any] = app.request_class(scope)
-        store = self.config.get_store_from_app(app)
-        key = self.cache_key_from_request(request)
-        async with self._lock:  # a read and a write of the store: no other request between them
-            window = await self._window(key, store)
-            if window.count >= self.max_requests:
-                raise TooManyRequestsException(headers=self._headers(window))
-            window.count += 1
-            await store.set(key, window.encode(), expires_in=max(1, window.reset - int(time())))
+        """Count the request against its principal's window; 429 once the window is over its limit."""
+        request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
+        counter = cast(CountingRateLimitConfig, self.config).counter
+        window = await counter.hit(self.cache_key_from_request(request), DURATION_VALUES[self.unit])
         headers = self._headers(window)
+        if window.count > self.max_requests:
+            raise TooManyRequestsException(headers=headers)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -75,9 +91,6 @@ class WindowRateLimitMiddleware(RateLimitMiddleware):
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-    async def _window(self, key: str, store: Store) -> Window:
-        return Window.decode(await store.get(key), int(time()), DURATION_VALUES[self.unit])
 
     def _headers(self, window: Window) -> dict[str, str]:
         config = self.config
@@ -98,12 +111,11 @@ def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
 
 
 def rate_limit_config(per_minute: int) -> RateLimitConfig:
-    """per_minute requests a minute for each principal; its counters live in the app's "rate_limit" store."""
-    return RateLimitConfig(
+    """per_minute requests a minute for each principal, counted in this process."""
+    return CountingRateLimitConfig(
         rate_limit=("minute", per_minute),
         identifier_for_request=rate_limit_identity,
         exclude=UNLIMITED_PATHS,
-        store="rate_limit",
         middleware_class=WindowRateLimitMiddleware,
     )
 
