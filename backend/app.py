@@ -130,7 +130,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.identity = Identity.open(db, secret, settings.paths)
         await app.state.identity.directory.load_revocations()
         cursors = CursorCodec(derive_key(secret, "cursor"))
-        data = await DataPlane.open(db, app.state.identity.audit, cursors)
+        data = await DataPlane.open(db, app.state.identity.audit, cursors, app.state.cache)
         app.state.data = data
         app.state.catalog, app.state.collections = data.catalog, data.collections
         app.state.records, app.state.batch = data.records, data.batch

@@ -20,6 +20,12 @@ T = TypeVar("T")
 WRITER_BEGIN = "BEGIN IMMEDIATE"
 
 READER_CONNECTIONS = 4
+TOUCHED = "outpost.touched"  # the session.info key of the tags a transaction changed
+
+
+def touch(session: Session | AsyncSession, tag: str) -> None:
+    """Note that session's transaction changes the data behind tag (a collection's name, say)."""
+    session.info.setdefault(TOUCHED, set()).add(tag)
 
 
 class Database:
@@ -51,12 +57,24 @@ class Database:
         )
         configure_sqlite_engine(self.point_engine, synchronous=synchronous, query_only=True)
         self._point_connection: Any = None  # the point engine's pooled connection, held for rows_now
+        # Called with the tags (see touch) of each committed write, on the thread that committed it: the
+        # cache moves those tags' generations here, so no reply after the commit can be served stale data.
+        self.after_commit: list[Callable[[frozenset[str]], None]] = []
+
+    def _committed(self, session: Session | AsyncSession) -> None:
+        """Tell the after_commit listeners which tags the committed transaction touched, before anyone replies."""
+        touched = session.info.pop(TOUCHED, None)
+        if touched:
+            for listener in self.after_commit:
+                listener(frozenset(touched))
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session on the writer, committed on success and rolled back on error."""
-        async with self._writer_sessions() as session, session.begin():
-            yield session
+        async with self._writer_sessions() as session:
+            async with session.begin():
+                yield session
+            self._committed(session)
 
     async def write_in_thread(self, work: Callable[[Session], T]) -> T:
         """work(session) in one transaction on the writer, run on the writer connection's own thread.
@@ -81,8 +99,11 @@ class Database:
             )
             take_over_begin(engine, WRITER_BEGIN)  # the pragmas are the writer's already: same connection
             self._in_thread = (dbapi_connection, engine)
-        with Session(self._in_thread[1], expire_on_commit=False) as session, session.begin():
-            return work(session)
+        with Session(self._in_thread[1], expire_on_commit=False) as session:
+            with session.begin():
+                result = work(session)
+            self._committed(session)
+            return result
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
