@@ -7,7 +7,6 @@ from time import time
 from typing import Any, Protocol, cast
 
 from litestar import Request, Response
-from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import (
     DURATION_VALUES,
@@ -81,13 +80,12 @@ class WindowRateLimitMiddleware(RateLimitMiddleware):
         headers = self._headers(window)
         if window.count > self.max_requests:
             raise TooManyRequestsException(headers=headers)
+        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                scope_headers = MutableScopeHeaders(message)
-                for name, value in headers.items():
-                    scope_headers[name] = value
+                # Appended, not set: no reply of ours carries RateLimit-* headers of its own.
+                message["headers"] = [*message.get("headers", ()), *raw]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

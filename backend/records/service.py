@@ -92,11 +92,10 @@ class RecordService:
         """One live record (NotFound for a tombstone), with its relations in expand filled in."""
         shape = await self.shape(collection)
         if not expand:  # the hot path: one precompiled primary-key read, on the loop (Database.rows_now)
-            point = shape.point_read(self.db.point_engine.dialect)
-            rows = self.db.rows_now(point.sql, (record_id,))
-            if not rows:
+            found = shape.point_read(self.db.point_engine.dialect).record(self.db, record_id)
+            if found is None:
                 raise NotFound(f"No record {record_id} in {shape.definition.name}.")
-            return point.record(rows[0])
+            return found
         targets = await self._expansion_targets(shape, expand, grants)
 
         async def read() -> dict[str, Any]:

@@ -7,8 +7,9 @@ service's rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Column, Dialect, Select, Table, bindparam, select
@@ -16,6 +17,8 @@ from sqlalchemy import Column, Dialect, Select, Table, bindparam, select
 from backend.collections.definition import CollectionDef, FieldDef, FieldType
 from backend.collections.filter_sql import FilterColumn
 from backend.collections.values import to_api
+from backend.db.engine import Database
+from backend.db.point_reads import PointQuery
 
 # Shown in every record, in this order, before its fields.
 SHOWN_SYSTEM_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by", "_version", "_rev")
@@ -33,27 +36,20 @@ class SortColumn:
     nullable: bool
 
 
-Decoder = Callable[[Any], Any]
-
-
 @dataclass(frozen=True)
 class PointRead:
-    """A record by id, compiled once per schema version: the SQL text and each column's way to its JSON value."""
+    """A live record by id, compiled once per schema version: the query and each column's way to its JSON value."""
 
-    sql: str
-    decoders: tuple[tuple[str, Decoder], ...]
+    query: PointQuery
+    names: tuple[str, ...]
+    to_json: tuple[Callable[[Any], Any], ...]
 
-    def record(self, row: Sequence[Any]) -> dict[str, Any]:
-        """The record JSON of one raw row of sql."""
-        return {name: decode(value) for (name, decode), value in zip(self.decoders, row, strict=True)}
-
-
-def _decoder(column: Column[Any], dialect: Dialect, to_json: Callable[[Any], Any]) -> Decoder:
-    """The driver's value -> the column type's Python value (SQLAlchemy's own result processor) -> JSON."""
-    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-    if process is None:
-        return to_json
-    return lambda value: to_json(process(value))
+    def record(self, db: Database, record_id: str) -> dict[str, Any] | None:
+        """The record JSON, or None when there is no live record with that id."""
+        rows = self.query.rows(db, id=record_id)
+        if not rows:
+            return None
+        return {name: to_json(value) for name, to_json, value in zip(self.names, self.to_json, rows[0], strict=True)}
 
 
 def _same(value: Any) -> Any:
@@ -100,23 +96,16 @@ class RecordShape:
         return select(*chosen).where(~self.table.c._deleted)
 
     def point_read(self, dialect: Dialect) -> PointRead:
-        """The live record by id as one precompiled statement for this dialect (see Database.rows_now)."""
+        """The live record by id as one precompiled statement for this dialect (see PointQuery)."""
         found = self._point_reads.get(dialect.name)
         if found is None:
-            columns = self.columns_for(None)
-            statement = self.live(columns).where(self.table.c.id == bindparam("id"))
-            compiled = statement.compile(dialect=dialect)
-            assert list(compiled.positiontup or ()) == ["id"], "the point read takes the id as its one parameter"
+            statement = self.live(self.columns_for(None)).where(self.table.c.id == bindparam("id"))
             moment = to_json_moment
-            system: list[Decoder] = [_same, moment, moment, _same, _same, _same, _same]
-            fields = [lambda value, spec=spec: to_api(spec, value) for spec in self.definition.fields]
-            decoders = tuple(
-                (name, _decoder(column, dialect, to_json))
-                for name, column, to_json in zip(
-                    [*SHOWN_SYSTEM_FIELDS, *self.fields], columns, [*system, *fields], strict=True
-                )
+            system = [_same, moment, moment, _same, _same, _same, _same]
+            fields = [partial(to_api, spec) for spec in self.definition.fields]
+            found = self._point_reads[dialect.name] = PointRead(
+                PointQuery.compile(statement, dialect), (*SHOWN_SYSTEM_FIELDS, *self.fields), (*system, *fields)
             )
-            found = self._point_reads[dialect.name] = PointRead(str(compiled), decoders)
         return found
 
     def columns_for(self, names: Iterable[str] | None) -> list[Column[Any]]:
