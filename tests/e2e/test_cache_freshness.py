@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.backend_process import BackendProcess
-from tests.e2e.test_audit_concurrency import ADMIN, bearer, create_user
+from tests.e2e.admin_backend import UNLIMITED, admin_backend
+from tests.e2e.test_audit_concurrency import ADMIN, bearer
 
 WRITERS = 6
 READERS = 6
@@ -23,15 +24,8 @@ VISITS = f"{COLLECTIONS}/visits/records"
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendProcess]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OUTPOST_RATE_LIMIT_PER_MINUTE", str(10**6))
-        process = BackendProcess(tmp_path_factory.mktemp("fresh") / "data")
-    try:
-        process.wait_ready()
-        create_user(process.data_dir, *ADMIN, "admin")
+    with admin_backend(tmp_path_factory.mktemp("fresh") / "data", UNLIMITED) as process:
         yield process
-    finally:
-        process.kill()
 
 
 def _created(reply: httpx.Response) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.backend_process import BackendProcess
-from tests.e2e.test_audit_concurrency import ADMIN, bearer, create_user
+from tests.e2e.admin_backend import admin_backend
+from tests.e2e.test_audit_concurrency import ADMIN, bearer
 
 LIMIT = 120
 WINDOW_S = 60
@@ -21,15 +22,10 @@ PER_CLIENT = 20  # 320 requests in all, well past the limit
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendProcess]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OUTPOST_RATE_LIMIT_PER_MINUTE", str(LIMIT))
-        process = BackendProcess(tmp_path_factory.mktemp("limited") / "data")
-    try:
-        process.wait_ready()
-        create_user(process.data_dir, *ADMIN, "admin")
+    with admin_backend(
+        tmp_path_factory.mktemp("limited") / "data", {"OUTPOST_RATE_LIMIT_PER_MINUTE": str(LIMIT)}
+    ) as process:
         yield process
-    finally:
-        process.kill()
 
 
 def test_parallel_clients_of_one_principal_share_one_count(backend: BackendProcess) -> None:
