@@ -49,6 +49,10 @@ class Cache(Protocol):
         """Store value under key, forgotten after expire_s seconds if given; tag groups it for purge."""
         ...
 
+    def count_hit(self) -> None:
+        """Count a hit answered from a caller's in-process copy of a value got here, so stats show every hit."""
+        ...
+
     def delete(self, key: str) -> bool:
         """Forget key; whether it was there."""
         ...
@@ -119,6 +123,10 @@ class DiskCache:
     def set(self, key: str, value: Any, expire_s: float | None = None, tag: str | None = None) -> None:
         """Store value under key, forgotten after expire_s seconds if given; tag groups it for purge."""
         self._store.set(key, value, expire=expire_s, tag=tag)
+
+    def count_hit(self) -> None:
+        """Count a hit answered from a caller's in-process copy."""
+        self._hits += 1
 
     def delete(self, key: str) -> bool:
         """Forget key; whether it was there."""

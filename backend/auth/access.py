@@ -70,7 +70,7 @@ def grantor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> frozenset[str]
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """App-wide guard: the handler's declared permission, or 403 (audited); undeclared routes are refused."""
-    if handler.opt.get(PUBLIC) or connection.scope.get("method") == "OPTIONS" or is_open_path(connection.url.path):
+    if handler.opt.get(PUBLIC) or connection.scope["method"] == "OPTIONS" or is_open_path(connection.scope["path"]):
         return
     principal = connection.scope.get("user")
     if not isinstance(principal, Principal):

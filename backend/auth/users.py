@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.emails import display_name_problem, email_key, email_problem, normal_form
@@ -24,6 +24,7 @@ from backend.auth.passwords import PasswordHasher
 from backend.auth.principals import PrincipalDirectory
 from backend.db.engine import Database
 from backend.db.paging import DEFAULT_LIMIT, CursorCodec, SortKey, keyset_page
+from backend.db.point_reads import PointQuery
 from backend.db.types import utc_now
 from backend.errors import Conflict, FieldError, NotFound, ValidationFailed
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
@@ -66,6 +67,26 @@ async def revoke_sessions(session: AsyncSession, user_id: str | None = None, fam
     return set(result.scalars())
 
 
+def _user_point_read(db: Database) -> PointQuery:
+    """A user by id with its role names in order (one row per role), compiled once: one statement, one snapshot."""
+    statement = (
+        select(
+            User.id,
+            User.email,
+            User.display_name,
+            User.is_active,
+            User.created_at,
+            User.updated_at,
+            User.last_login_at,
+            UserRole.role_name,
+        )
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .where(User.id == bindparam("id"))
+        .order_by(UserRole.role_name)
+    )
+    return PointQuery.compile(statement, db.point_engine.dialect)
+
+
 class UserService:
     """Every change is audited in its own transaction and invalidates cached principals."""
 
@@ -79,6 +100,7 @@ class UserService:
         on_created: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
+        self._point_read: PointQuery | None = None  # compiled on first use
         self.cursors = cursors
         self.hasher = hasher
         self.audit = audit
@@ -154,12 +176,15 @@ class UserService:
             return await self._views(session, [user for (user,) in page.rows]), page.next_cursor
 
     async def get(self, user_id: str) -> UserView:
-        """One user, or NotFound."""
-        async with self.db.read() as session:
-            user = await session.get(User, user_id)
-            if user is None:
-                raise NotFound(f"There is no user {user_id}.")
-            return await self._view(session, user)
+        """One user, or NotFound: one precompiled primary-key read on the loop (see PointQuery)."""
+        if self._point_read is None:
+            self._point_read = _user_point_read(self.db)
+        found = self._point_read.rows(self.db, id=user_id)
+        if not found:
+            raise NotFound(f"There is no user {user_id}.")
+        user_id_, email, display_name, is_active, created_at, updated_at, last_login_at, _ = found[0]
+        roles = [row[-1] for row in found if row[-1] is not None]
+        return UserView(user_id_, email, display_name, is_active, roles, created_at, updated_at, last_login_at)
 
     async def find(self, email: str) -> UserView:
         """The user with this email (any case), or NotFound."""

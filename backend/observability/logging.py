@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from backend.observability.access_log import BatchFormatter
 from backend.observability.redaction import redact_secrets
 
 LOG_FILE = "outpost.log"
@@ -88,7 +89,7 @@ def configure_logging(level: str = "INFO", log_dir: Path | None = None, drivers_
     handlers: list[logging.Handler] = []
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
+        BatchFormatter(
             foreign_pre_chain=_FOREIGN,
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, render_console_line],
         )
@@ -100,7 +101,7 @@ def configure_logging(level: str = "INFO", log_dir: Path | None = None, drivers_
             log_dir / LOG_FILE, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
         )
         file_handler.setFormatter(
-            structlog.stdlib.ProcessorFormatter(
+            BatchFormatter(
                 foreign_pre_chain=_FOREIGN,
                 processors=[
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,

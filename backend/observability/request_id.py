@@ -10,11 +10,11 @@ from contextvars import ContextVar
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.observability.access_log import ACCESS_LOG
+
 HEADER = b"x-request-id"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-
-access_log = structlog.get_logger("outpost.access")
 
 
 def current_request_id() -> str | None:
@@ -59,14 +59,13 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            # The path only: query strings are never logged, in case one carries a secret.
-            access_log.info(
-                "request",
-                method=scope.get("method"),
-                path=scope.get("path"),
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                client=(scope.get("client") or ("?",))[0],
+            ACCESS_LOG.add(
+                scope["method"],
+                scope["path"],
+                status,
+                round((time.perf_counter() - started) * 1000, 2),
+                (scope.get("client") or ("?",))[0],
+                request_id,
             )
             structlog.contextvars.unbind_contextvars("request_id")
             _request_id.reset(token)

@@ -26,6 +26,7 @@ from backend.db.types import utc_now
 from backend.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from backend.http_conditions import etag_of, require_match
 from backend.observability.audit import Actor
+from backend.records.answers import CachedAnswers
 from backend.records.collaborators import Catalog, ChangeSink, Clock, Grants
 from backend.records.idempotency import IdempotencyKeys, IdempotentRequest, StoredReply
 from backend.records.listing import ListQuery, RecordPage, list_page
@@ -68,6 +69,7 @@ class RecordService:
         changes: ChangeSink,
         cursors: Any,
         idempotency: IdempotencyKeys | None = None,
+        answers: CachedAnswers | None = None,
     ) -> None:
         self.db = db
         self.catalog = catalog
@@ -75,6 +77,7 @@ class RecordService:
         self.changes = changes
         self.cursors = cursors
         self.idempotency = idempotency or IdempotencyKeys()
+        self.answers = answers or CachedAnswers(None)
         self._shapes = ShapeCache()
 
     async def shape(self, collection: str) -> RecordShape:
@@ -88,26 +91,36 @@ class RecordService:
     ) -> dict[str, Any]:
         """One live record (NotFound for a tombstone), with its relations in expand filled in."""
         shape = await self.shape(collection)
-        if not expand:  # the hot path: one primary-key read, on the loop (Database.read_now)
-            with self.db.read_now() as connection:
-                found = connection.execute(shape.live().where(shape.table.c.id == record_id)).mappings().first()
+        if not expand:  # the hot path: one precompiled primary-key read, on the loop (Database.rows_now)
+            found = shape.point_read(self.db.point_engine.dialect).record(self.db, record_id)
             if found is None:
                 raise NotFound(f"No record {record_id} in {shape.definition.name}.")
-            return shape.record(found)
-        async with self.db.read() as session:
-            row = await self._live_row(session, shape, record_id)
-            record = shape.record(row)
-            await self._expand(session, shape, [record], expand, grants)
-        return record
+            return found
+        targets = await self._expansion_targets(shape, expand, grants)
+
+        async def read() -> dict[str, Any]:
+            async with self.db.read() as session:
+                record = shape.record(await self._live_row(session, shape, record_id))
+                await self._expand(session, [record], targets)
+            return record
+
+        key = self.answers.key("get", [shape, *(target for _, target in targets)], record_id, [*expand])
+        return await self.answers.read_through(key, shape.definition.name, read)
 
     async def list(self, actor: Actor, collection: str, query: ListQuery, grants: Grants | None = None) -> RecordPage:
         """A page of live records: filtered, sorted, projected, after a cursor or offset, maybe counted."""
         shape = await self.shape(collection)
-        async with self.db.read() as session:
-            page = await list_page(session, shape, query, self.cursors)
-            if query.expand:
-                await self._expand(session, shape, page.items, query.expand, grants)
-        return page
+        targets = await self._expansion_targets(shape, query.expand, grants)
+
+        async def read() -> RecordPage:
+            async with self.db.read() as session:
+                page = await list_page(session, shape, query, self.cursors)
+                await self._expand(session, page.items, targets)
+            return page
+
+        # The cursor's text goes in the key: a cursor names where a walk stands, and it never changes meaning.
+        key = self.answers.key("list", [shape, *(target for _, target in targets)], query)
+        return await self.answers.read_through(key, shape.definition.name, read)
 
     async def _live_row(self, session: AsyncSession, shape: RecordShape, record_id: str) -> RowMapping:
         row = (await session.execute(shape.live().where(shape.table.c.id == record_id))).mappings().first()
@@ -115,14 +128,11 @@ class RecordService:
             raise NotFound(f"No record {record_id} in {shape.definition.name}.")
         return row
 
-    async def _expand(
-        self,
-        session: AsyncSession,
-        shape: RecordShape,
-        records: list[dict[str, Any]],
-        names: Sequence[str],
-        grants: Grants | None,
-    ) -> None:
+    async def _expansion_targets(
+        self, shape: RecordShape, names: Sequence[str], grants: Grants | None
+    ) -> list[tuple[str, RecordShape]]:
+        """Each relation field to expand with its target's shape; 422 for a field that is no relation, 403 unread."""
+        targets = []
         for name in names:
             spec = shape.fields.get(name)
             if spec is None or spec.relation is None:
@@ -133,7 +143,13 @@ class RecordService:
             target_name = spec.relation.collection
             if grants is not None and not grants.can(f"records:read:{target_name}"):
                 raise Forbidden(f"Not allowed: expanding {name} needs the permission records:read:{target_name}.")
-            target = await self.shape(target_name)
+            targets.append((name, await self.shape(target_name)))
+        return targets
+
+    async def _expand(
+        self, session: AsyncSession, records: list[dict[str, Any]], targets: Sequence[tuple[str, RecordShape]]
+    ) -> None:
+        for name, target in targets:
             ids = {record[name] for record in records if isinstance(record.get(name), str)}
             found: dict[str, dict[str, Any]] = {}
             if ids:

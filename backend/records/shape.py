@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Column, Select, Table, select
+from sqlalchemy import Column, Dialect, Select, Table, bindparam, select
 
 from backend.collections.definition import CollectionDef, FieldDef, FieldType
 from backend.collections.filter_sql import FilterColumn
 from backend.collections.values import to_api
+from backend.db.engine import Database
+from backend.db.point_reads import PointQuery
 
 # Shown in every record, in this order, before its fields.
 SHOWN_SYSTEM_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by", "_version", "_rev")
@@ -33,6 +36,26 @@ class SortColumn:
     nullable: bool
 
 
+@dataclass(frozen=True)
+class PointRead:
+    """A live record by id, compiled once per schema version: the query and each column's way to its JSON value."""
+
+    query: PointQuery
+    names: tuple[str, ...]
+    to_json: tuple[Callable[[Any], Any], ...]
+
+    def record(self, db: Database, record_id: str) -> dict[str, Any] | None:
+        """The record JSON, or None when there is no live record with that id."""
+        rows = self.query.rows(db, id=record_id)
+        if not rows:
+            return None
+        return {name: to_json(value) for name, to_json, value in zip(self.names, self.to_json, rows[0], strict=True)}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 @dataclass
 class RecordShape:
     """One schema version of a collection: its table, fields, sortable and filterable columns."""
@@ -42,6 +65,7 @@ class RecordShape:
     fields: dict[str, FieldDef] = field(init=False)
     sortable: dict[str, SortColumn] = field(init=False)
     filterable: dict[str, FilterColumn] = field(init=False)
+    _point_reads: dict[str, PointRead] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         c = self.table.c
@@ -70,6 +94,19 @@ class RecordShape:
         """SELECT the given columns (else all) of the records that are not tombstones."""
         chosen = list(columns) if columns is not None else [self.table]
         return select(*chosen).where(~self.table.c._deleted)
+
+    def point_read(self, dialect: Dialect) -> PointRead:
+        """The live record by id as one precompiled statement for this dialect (see PointQuery)."""
+        found = self._point_reads.get(dialect.name)
+        if found is None:
+            statement = self.live(self.columns_for(None)).where(self.table.c.id == bindparam("id"))
+            moment = to_json_moment
+            system = [_same, moment, moment, _same, _same, _same, _same]
+            fields = [partial(to_api, spec) for spec in self.definition.fields]
+            found = self._point_reads[dialect.name] = PointRead(
+                PointQuery.compile(statement, dialect), (*SHOWN_SYSTEM_FIELDS, *self.fields), (*system, *fields)
+            )
+        return found
 
     def columns_for(self, names: Iterable[str] | None) -> list[Column[Any]]:
         """The columns a record projected to names needs (every system column, and those fields)."""

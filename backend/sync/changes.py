@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
-from backend.db.engine import Database
+from backend.db.engine import Database, touch
 from backend.db.ids import new_id
 from backend.db.types import utc_now
 from backend.sync.clock import DEFAULT_MAX_SKEW_MS, Hlc, HybridClock, system_wall_ms
@@ -214,6 +214,7 @@ class ChangeLog:
         for n, (field_id, value) in enumerate(fields.items()):
             params[f"path_{n}"] = f'$."{field_id}"'
             params[f"value_{n}"] = _json(value)
+        touch(session, collection)  # cached answers about the collection go stale when this commits
         try:
             row = (await session.execute(_append_statement(op, len(fields)), params)).one()
         except IntegrityError as error:

@@ -47,7 +47,17 @@ FIELDS = [
     {"name": "n", "type": "integer", "indexed": True},
     {"name": "status", "type": "select", "options": list(STATUSES), "indexed": True},
     {"name": "score", "type": "number"},
+    {"name": "owner", "type": "relation", "relation": {"collection": "owners", "on_delete": "set_null"}},
 ]
+OWNERS = 1000
+LIST_PAGE = "limit=50&filter=status%20%3D%20%27waiting%27"
+# Every request another filter on the indexed fields (status and n): answers the cache has not seen.
+UNCACHED_LIST_SCRIPT = """
+math.randomseed(11)
+request = function()
+  return wrk.format("GET", "%s?%s%%20%%26%%26%%20n%%20%%3E%%3D%%20" .. math.random(0, 99000))
+end
+"""
 POST_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -75,15 +85,21 @@ end
 
 
 def seed(database: Path, rows: int) -> list[str]:
-    """rows records written straight into the collection's table (no change log: read benches only)."""
+    """rows records (each with an owner) written straight into the tables (no change log: read benches only)."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     rng = random.Random(1)
+    owners = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(OWNERS)]
     ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(rows)]
     with sqlite3.connect(database, timeout=30) as connection:
         connection.executemany(
-            "INSERT INTO c_bench (id, created_at, updated_at, _version, _hlc, _deleted, title, n, status, score)"
-            " VALUES (?, ?, ?, 0, '0', 0, ?, ?, ?, ?)",
-            ((ids[i], now, now, f"seeded {i}", i, STATUSES[i % 3], i / 7) for i in range(rows)),
+            "INSERT INTO c_owners (id, created_at, updated_at, _version, _hlc, _deleted, name)"
+            " VALUES (?, ?, ?, 0, '0', 0, ?)",
+            ((owner, now, now, f"owner {i}") for i, owner in enumerate(owners)),
+        )
+        connection.executemany(
+            "INSERT INTO c_bench (id, created_at, updated_at, _version, _hlc, _deleted, title, n, status, score, owner)"
+            " VALUES (?, ?, ?, 0, '0', 0, ?, ?, ?, ?, ?)",
+            ((ids[i], now, now, f"seeded {i}", i, STATUSES[i % 3], i / 7, owners[i % OWNERS]) for i in range(rows)),
         )
     return ids
 
@@ -138,7 +154,9 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
             Row("GET /health"),
             Row("/auth/me, API key"),
             Row("GET record, API key"),
-            Row("list 50, status filter"),
+            Row("GET record, expand (cache)"),
+            Row("list 50, status filter (cache)"),
+            Row("list 50, status filter, uncached"),
             *rows,
             Row("batch 1000 creates"),
             Row(f"mix 80/20, {args.mix_seconds}s"),
@@ -150,6 +168,8 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
             wait_answering(base + "/health", proc)
             _, _, key = bench_credentials(base, str(data_dir))
             headers = {"X-API-Key": key}
+            owners = {"name": "owners", "fields": [{"name": "name", "type": "text"}]}
+            call_json(base, "POST", "/api/v1/collections", owners, headers)
             call_json(base, "POST", "/api/v1/collections", {"name": "bench", "fields": FIELDS}, headers)
             records = f"{base}/api/v1/collections/bench/records"
             post = scratch / "post.lua"
@@ -160,7 +180,8 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
                     "GET /health": (base + "/health", {}),
                     "/auth/me, API key": (base + "/api/v1/auth/me", headers),
                     "GET record, API key": (f"{records}/{ids[SEEDED // 2]}", headers),
-                    "list 50, status filter": (f"{records}?limit=50&filter=status%20%3D%20%27waiting%27", headers),
+                    "GET record, expand (cache)": (f"{records}/{ids[SEEDED // 2]}?expand=owner", headers),
+                    "list 50, status filter (cache)": (f"{records}?{LIST_PAGE}", headers),
                 }
                 for name, (url, row_headers) in targets.items():
                     row = by_name[name]
@@ -170,6 +191,10 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
                         measure(row, args.seconds, args.warmup, proc.pid)
                     except BenchError as exc:
                         row.error = str(exc)
+            if full:
+                uncached = scratch / "uncached.lua"
+                uncached.write_text(UNCACHED_LIST_SCRIPT % (records.removeprefix(base), LIST_PAGE))
+                scripted(by_name["list 50, status filter, uncached"], base, args.seconds, uncached, headers, proc.pid)
             scripted(by_name[f"POST record ({synchronous})"], records, args.seconds, post, headers, proc.pid)
             if full:
                 by_name["batch 1000 creates"].requests_per_s = batch_rate(base, headers)

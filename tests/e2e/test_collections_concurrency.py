@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.backend_process import BackendProcess
-from tests.e2e.test_audit_concurrency import ADMIN, audit_events, bearer, create_user
+from tests.e2e.admin_backend import admin_backend
+from tests.e2e.test_audit_concurrency import ADMIN, audit_events, bearer
 
 PARALLEL = 8
 URL = "/api/v1/collections"
@@ -18,13 +19,8 @@ URL = "/api/v1/collections"
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendProcess]:
-    process = BackendProcess(tmp_path_factory.mktemp("collections") / "data")
-    try:
-        process.wait_ready()
-        create_user(process.data_dir, *ADMIN, "admin")
+    with admin_backend(tmp_path_factory.mktemp("collections") / "data") as process:
         yield process
-    finally:
-        process.kill()
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,18 @@ from litestar.testing import TestClient
 
 from backend.app import create_app
 from backend.errors import PROBLEM_JSON
+from backend.rate_limit import MemoryWindowCounter, Window
 from backend.settings import load_settings
 from backend.startup import prepare_data_dir
 from tests.conftest import TEST_HOST
 
 LIMIT = 5
 UNLIMITED = {"/health", "/ready"}  # and everything under /schema
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 @pytest.fixture
@@ -53,3 +59,33 @@ def test_429_is_documented_on_every_operation_the_limit_reaches(client: TestClie
                 documented = operation["responses"]["429"]
                 assert "application/problem+json" in documented["content"]
                 assert "Retry-After" in documented["description"], f"{method.upper()} {path}"
+
+
+@pytest.mark.anyio
+async def test_a_window_counts_until_it_ends_then_starts_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = MemoryWindowCounter()
+    now = [1_000.0]
+    monkeypatch.setattr("backend.rate_limit.time", lambda: now[0])
+    assert [(await counter.hit("a", 60)).count for _ in range(3)] == [1, 2, 3]
+    assert (await counter.hit("b", 60)).count == 1  # its own window
+    now[0] += 59
+    assert await counter.hit("a", 60) == Window(4, 1_060)
+    now[0] += 1
+    assert await counter.hit("a", 60) == Window(1, 1_120)
+
+
+@pytest.mark.anyio
+async def test_ended_windows_are_dropped_once_many_are_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = MemoryWindowCounter()
+    monkeypatch.setattr("backend.rate_limit.MAX_KEYS", 10)
+    monkeypatch.setattr("backend.rate_limit.time", lambda: 1_000.0)
+    for n in range(10):
+        await counter.hit(f"old {n}", 60)
+    monkeypatch.setattr("backend.rate_limit.time", lambda: 2_000.0)
+    await counter.hit("new", 60)
+    assert len(counter._windows) == 1
+
+
+def test_remaining_counts_down_one_request_at_a_time(limited: TestClient[Litestar]) -> None:
+    remaining = [int(limited.get("/api/v1/setup").headers["ratelimit-remaining"]) for _ in range(LIMIT)]
+    assert remaining == list(range(LIMIT - 1, -1, -1))

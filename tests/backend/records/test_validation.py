@@ -85,3 +85,14 @@ def test_a_relation_must_point_at_a_live_record(records: Instance) -> None:
     assert [error["field"] for error in assert_problem(refused, 422)["errors"]] == ["manager"]
     not_an_id = records.client.post(SITES, json={"code": "B2", "manager": "x"}, headers=records.admin)
     assert [error["field"] for error in assert_problem(not_an_id, 422)["errors"]] == ["manager"]
+
+
+@pytest.mark.parametrize("value", ["123", "1e3", 7, 2.5, True, [1, "2"], {"a": None}, ""])
+def test_a_json_value_reads_back_as_it_was_written(records: Instance, value: object) -> None:
+    # SQLite gives a JSON column numeric affinity: the text "123" must not come back as a number.
+    record = create(records, {**GOOD, "extra": value})
+    again = records.client.get(f"{SITES}/{record['id']}", headers=records.admin).json()
+    assert again["extra"] == value
+    assert type(again["extra"]) is type(value)
+    listed = records.client.get(SITES, params={"filter": f'id = "{record["id"]}"'}, headers=records.admin).json()
+    assert listed["items"] == [again]
