@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import contextvars
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, create_engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from backend.db.sqlite import configure_sqlite_engine, take_over_begin
+from backend.db.group_commit import GroupCommit
+from backend.db.sqlite import configure_sqlite_engine
 
 T = TypeVar("T")
 WRITER_BEGIN = "BEGIN IMMEDIATE"
@@ -43,8 +42,7 @@ class Database:
         configure_sqlite_engine(self.reader_engine.sync_engine, synchronous=synchronous, query_only=True)
         self._writer_sessions = async_sessionmaker(self.writer_engine, expire_on_commit=False)
         self._reader_sessions = async_sessionmaker(self.reader_engine, expire_on_commit=False)
-        # The writer's sqlite3 connection, seen from its own thread as a synchronous engine (see write_in_thread).
-        self._in_thread: tuple[sqlite3.Connection, Engine] | None = None
+        self._groups = GroupCommit(self.writer_engine, begin=WRITER_BEGIN, wait_s=writer_wait_s)
         # One plain (not aiosqlite) read-only connection for point reads on the event loop (see read_now).
         self.point_engine = create_engine(
             f"sqlite:///{path}", poolclass=StaticPool, hide_parameters=True, connect_args={"check_same_thread": False}
@@ -58,30 +56,16 @@ class Database:
             yield session
 
     async def write_in_thread(self, work: Callable[[Session], T]) -> T:
-        """work(session) in one transaction on the writer, run on the writer connection's own thread.
+        """work(session) committed on the writer, run on the writer connection's own thread; its result.
 
         Each statement of an AsyncSession is a round trip through the event loop (about four turns);
         when readers keep the loop busy each turn waits behind theirs, and a sign-in's few statements
-        held the one writer for seconds. Here the whole transaction is one trip: for short writes on
-        hot paths (sign-in, audit records). work must not await; it runs with the caller's context
-        variables (the request id), and commits unless it raises.
+        held the one writer for seconds. Here the whole write is one trip, and the writes queued
+        meanwhile share one transaction and one COMMIT (see group_commit.py). work must not await;
+        it runs with the caller's context variables (the request id), in a savepoint of its own: if
+        it raises, nothing it did stays, and the exception comes back here. Returns after the COMMIT.
         """
-        context = contextvars.copy_context()
-        async with self.writer_engine.connect() as connection:  # queues behind the other writers
-            driver = (await connection.get_raw_connection()).driver_connection  # the aiosqlite.Connection
-            assert driver is not None
-            # aiosqlite has no public way to run a function on its thread; _execute is what its own methods use.
-            return await driver._execute(context.run, self._run_in_thread, driver._conn, work)
-
-    def _run_in_thread(self, dbapi_connection: sqlite3.Connection, work: Callable[[Session], T]) -> T:
-        if self._in_thread is None or self._in_thread[0] is not dbapi_connection:
-            engine = create_engine(
-                "sqlite://", creator=lambda: dbapi_connection, poolclass=StaticPool, hide_parameters=True
-            )
-            take_over_begin(engine, WRITER_BEGIN)  # the pragmas are the writer's already: same connection
-            self._in_thread = (dbapi_connection, engine)
-        with Session(self._in_thread[1], expire_on_commit=False) as session, session.begin():
-            return work(session)
+        return await self._groups.run(work)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -111,7 +95,8 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection."""
-        self._in_thread = None  # its engine borrows the writer's connection, closed here
+        await self._groups.drain()
+        self._groups.forget_connection()  # its engine borrows the writer's connection, closed here
         await self.writer_engine.dispose()
         await self.reader_engine.dispose()
         self.point_engine.dispose()
