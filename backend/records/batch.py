@@ -1,4 +1,4 @@
-"""POST /api/v1/batch: record writes across collections, all or nothing, in one writer transaction."""
+"""POST /api/v1/batch: record writes across collections, all or nothing, in one writer transaction (one trip)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.errors import FieldError, Forbidden, OutpostError, ValidationFailed
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
 from backend.records.collaborators import Grants
 from backend.records.idempotency import IdempotentRequest, StoredReply
-from backend.records.service import RecordService
+from backend.records.service import PlannedWrite, RecordService
 
 MAX_OPERATIONS = 1000
 
@@ -53,7 +53,7 @@ def _at(index: int, exc: OutpostError) -> OutpostError:
 
 
 class BatchService:
-    """Runs a batch through the record service's in-transaction writes; one audit entry for the whole."""
+    """Runs a batch through the record service's writes in one trip to the writer; one audit entry for the whole."""
 
     def __init__(self, records: RecordService, audit: AuditTrail) -> None:
         self.records = records
@@ -73,25 +73,36 @@ class BatchService:
                 f"A batch holds 1 to {MAX_OPERATIONS} operations.",
                 errors=[FieldError("operations", f"must list 1 to {MAX_OPERATIONS} operations")],
             )
-        async with self.records.db.write() as session:
-            if idempotent and (stored := await self.records.idempotency.replay(session, idempotent)):
+        # Every operation is checked first (what needs no database), then all run in one transaction.
+        planned = []
+        for index, operation in enumerate(operations):
+            try:
+                planned.append(await self._plan(grants, operation))
+            except OutpostError as exc:
+                raise _at(index, exc) from None
+        methods = Counter(operation.method for operation in operations)
+        collections = sorted({operation.collection for operation in operations})
+        details = {"operations": len(operations), "methods": dict(methods), "collections": collections}
+        idempotency = self.records.idempotency
+
+        def work(session: Session) -> StoredReply:
+            if idempotent and (stored := idempotency.replay(session, idempotent)):
                 return stored
             results = []
-            for index, operation in enumerate(operations):
+            for index, (method, write) in enumerate(planned):
                 try:
-                    results.append(await self._one(session, actor, grants, operation))
+                    results.append(self._one(session, actor, method, write))
                 except OutpostError as exc:
                     raise _at(index, exc) from None
-            methods = Counter(operation.method for operation in operations)
-            collections = sorted({operation.collection for operation in operations})
-            details = {"operations": len(operations), "methods": dict(methods), "collections": collections}
-            await self.audit.append(session, AuditEntry("records.batch", actor, target="batch", details=details))
+            self.audit.append_in(session, AuditEntry("records.batch", actor, target="batch", details=details))
             reply = StoredReply(200, {"results": results})
             if idempotent:
-                await self.records.idempotency.store(session, idempotent, reply)
-        return reply
+                idempotency.store(session, idempotent, reply)
+            return reply
 
-    async def _one(self, session: AsyncSession, actor: Actor, grants: Grants, operation: Operation) -> dict[str, Any]:
+        return await self.records.db.write_in_thread(work)
+
+    async def _plan(self, grants: Grants, operation: Operation) -> tuple[str, PlannedWrite]:
         needed = f"records:write:{operation.collection}"
         if not grants.can(needed):
             raise Forbidden(f"Not allowed: needs the permission {needed}.")
@@ -100,23 +111,30 @@ class BatchService:
         records, body = self.records, operation.body or {}
         match operation.method:
             case "POST":
-                return {"status": 201, "body": await records.create_in(session, actor, operation.collection, body)}
+                return operation.method, await records.plan_create(operation.collection, body)
             case "PATCH" | "PUT":
                 assert operation.id is not None
-                record = await records.update_in(
-                    session,
-                    actor,
+                planned = await records.plan_update(
                     operation.collection,
                     operation.id,
                     body,
                     replace=operation.method == "PUT",
                     if_match=operation.if_match,
                 )
-                return {"status": 200, "body": record}
+                return operation.method, planned
             case "DELETE":
                 assert operation.id is not None
-                await records.delete_in(session, actor, operation.collection, operation.id, if_match=operation.if_match)
-                return {"status": 204, "body": None}
+                return operation.method, await records.plan_delete(
+                    operation.collection, operation.id, if_match=operation.if_match
+                )
         raise ValidationFailed(  # the route's schema allows only the four methods
             "Unknown method.", errors=[FieldError("method", "must be POST, PATCH, PUT or DELETE")]
         )
+
+    def _one(self, session: Session, actor: Actor, method: str, write: PlannedWrite) -> dict[str, Any]:
+        if method == "POST":
+            return {"status": 201, "body": self.records.create_in(session, actor, write)}
+        if method == "DELETE":
+            self.records.delete_in(session, actor, write)
+            return {"status": 204, "body": None}
+        return {"status": 200, "body": self.records.update_in(session, actor, write)}

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.collections.definition import CollectionDef
 
@@ -18,7 +18,11 @@ class Catalog(Protocol):
         """The collection called name, or NotFound."""
         ...
 
-    async def all(self) -> Sequence[CollectionDef]:
+    def cached(self, name: str) -> CollectionDef | None:
+        """The definition held in memory, if any (no database read: the writer's thread asks this)."""
+        ...
+
+    def all(self) -> Sequence[CollectionDef]:
         """Every collection (the on-delete rules look for relations into the one a record leaves)."""
         ...
 
@@ -43,11 +47,11 @@ class Clock(Protocol):
 
 
 class ChangeSink(Protocol):
-    """The node's change log: every local record write appends here, in the writing transaction."""
+    """The node's change log: every local record write appends here, in the writing transaction (synchronously)."""
 
-    async def append(
+    def append_in(
         self,
-        session: AsyncSession,
+        session: Session,
         *,
         collection_id: str,
         collection: str,

@@ -42,6 +42,7 @@ from sqlalchemy import Row, bindparam, case, func, literal, null, select, text, 
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from backend.db.engine import Database
@@ -173,9 +174,13 @@ class ChangeLog:
             seed = await seed_reading(session)
         return cls(HybridClock(identity.node_id, seed=seed, wall=wall, max_skew_ms=max_skew_ms))
 
-    async def append(
+    async def append(self, session: AsyncSession, **change: Any) -> Change:
+        """append_in, for an async session (the arguments are append_in's)."""
+        return await session.run_sync(lambda sync_session: self.append_in(sync_session, **change))
+
+    def append_in(
         self,
-        session: AsyncSession,
+        session: Session,
         *,
         collection_id: str,
         collection: str,
@@ -189,7 +194,7 @@ class ChangeLog:
         """Log one local write in the caller's transaction, coalescing into the record's unpushed change.
 
         hlc: the reading the caller already stamped on the row (ticked inside this transaction); else one is
-        ticked here. One SQL statement.
+        ticked here. One SQL statement. Synchronous: record writes run whole on the writer's thread.
         """
         if op not in OPS:
             raise ValueError(f"op must be one of {OPS}, not {op!r}")
@@ -215,7 +220,7 @@ class ChangeLog:
             params[f"path_{n}"] = f'$."{field_id}"'
             params[f"value_{n}"] = _json(value)
         try:
-            row = (await session.execute(_append_statement(op, len(fields)), params)).one()
+            row = session.execute(_append_statement(op, len(fields)), params).one()
         except IntegrityError as error:
             if "changes.op" not in str(error.orig):
                 raise
