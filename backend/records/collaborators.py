@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Table
@@ -63,6 +63,10 @@ class ChangeSink(Protocol):
         hlc: Any = None,
     ) -> Any:
         """Append one change (fields by field id, JSON values) and return it."""
+        ...
+
+    def append_all_in(self, session: Session, changes: Iterable[Mapping[str, Any]]) -> None:
+        """Append changes in order, each given as append_in's keyword arguments."""
         ...
 
 

@@ -194,9 +194,8 @@ class RecordService:
     async def create_many(self, actor: Actor, collection: str, bodies: Sequence[Mapping[str, Any]]) -> list[str]:
         """New records, all or none, in one transaction; their ids."""
         planned = [await self.plan_create(collection, body) for body in bodies]
-        return await self.db.write_in_thread(
-            lambda session: [self.create_in(session, actor, one)["id"] for one in planned]
-        )
+        made = await self.db.write_in_thread(lambda session: self.create_all_in(session, actor, planned))
+        return [record["id"] for record in made]
 
     async def update(
         self,
@@ -267,10 +266,40 @@ class RecordService:
         shape = self._current(planned.shape)
         assert planned.body is not None
         values = planned.body.valid_values(self._relation_problem(session))
+        row, reading = self._new_row(actor, planned.record_id, values)
+        self._execute(session, shape, _insert_into(shape.table), row)
+        self._log(session, shape, planned.record_id, "insert", _by_id(shape, values), 0, reading)
+        return shape.record(row)
+
+    def create_all_in(self, session: Session, actor: Actor, planned: Sequence[PlannedWrite]) -> list[dict[str, Any]]:
+        """Create planned records of one collection at once, in order: one INSERT and one change-log append for all.
+
+        Refuses the lot (ValidationFailed, Conflict, the database's own error) when any record is at fault,
+        without saying which: a caller that must name it redoes the records one by one with create_in.
+        """
+        if not planned:
+            return []
+        shape = self._current(planned[0].shape)
+        values = []
+        for one in planned:
+            assert one.body is not None
+            self._current(one.shape)  # records planned on either side of a schema change are refused
+            values.append(one.body.valid_values(_no_check))
+        self._require_related(session, shape, values)
+        rows, changes = [], []
+        for one, these in zip(planned, values, strict=True):
+            row, reading = self._new_row(actor, one.record_id, these)
+            rows.append(row)
+            changes.append(_change(shape, one.record_id, "insert", _by_id(shape, these), 0, reading))
+        self._execute(session, shape, _insert_into(shape.table), rows)
+        self.changes.append_all_in(session, changes)
+        return [shape.record(row) for row in rows]
+
+    def _new_row(self, actor: Actor, record_id: str, values: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
         reading = self.clock.tick()
         now = utc_now()
         row = {
-            "id": planned.record_id,
+            "id": record_id,
             "created_at": now,
             "updated_at": now,
             "created_by": actor.label,
@@ -281,9 +310,23 @@ class RecordService:
             "_deleted": False,
             **values,
         }
-        self._execute(session, shape, _insert_into(shape.table), row)
-        self._log(session, shape, planned.record_id, "insert", _by_id(shape, values), 0, reading)
-        return shape.record(row)
+        return row, reading
+
+    def _require_related(self, session: Session, shape: RecordShape, values: Sequence[Mapping[str, Any]]) -> None:
+        """Every related record the values name is there (one query per relation field), else ValidationFailed."""
+        for spec in shape.definition.fields:
+            if spec.type is not FieldType.RELATION or spec.relation is None:
+                continue
+            wanted = {these[spec.name] for these in values if these.get(spec.name) is not None}
+            target = self._shape_now(spec.relation.collection) if wanted else None
+            found = set()
+            if target is not None:
+                query = select(target.table.c.id).where(target.table.c.id.in_(wanted), ~target.table.c._deleted)
+                found = set(session.execute(query).scalars())
+            if wanted - found:
+                raise ValidationFailed(
+                    "A related record is missing.", errors=[FieldError(spec.name, "names a record that is not there")]
+                )
 
     def update_in(self, session: Session, actor: Actor, planned: PlannedWrite) -> dict[str, Any]:
         """Change a planned record in session's transaction; the record. A change to nothing writes nothing."""
@@ -339,7 +382,7 @@ class RecordService:
         self._execute(session, shape, _update_by_id(shape.table), params)
         return reading
 
-    def _execute(self, session: Session, shape: RecordShape, statement: Any, params: Mapping[str, Any]) -> None:
+    def _execute(self, session: Session, shape: RecordShape, statement: Any, params: Any) -> None:
         try:
             session.execute(statement, params)
         except IntegrityError as exc:
@@ -355,17 +398,7 @@ class RecordService:
         base_version: int,
         reading: Any,
     ) -> None:
-        self.changes.append_in(
-            session,
-            collection_id=shape.definition.id,
-            collection=shape.definition.name,
-            record_id=record_id,
-            op=op,
-            fields=fields,
-            schema_version=shape.definition.schema_version,
-            base_version=base_version,
-            hlc=reading,
-        )
+        self.changes.append_in(session, **_change(shape, record_id, op, fields, base_version, reading))
 
     def _relation_problem(self, reader: Session | Connection) -> RelationCheck:
         def problem(spec: FieldDef, related_id: str) -> str | None:
@@ -434,6 +467,26 @@ class RecordService:
                     reading = self._write(session, referrer.shape, actor, pointing, cleared)
                     fields = {referrer.field.id: None}
                     self._log(session, referrer.shape, pointing["id"], "update", fields, pointing["_version"], reading)
+
+
+def _change(
+    shape: RecordShape, record_id: str, op: str, fields: Mapping[str, Any], base_version: int, reading: Any
+) -> dict[str, Any]:
+    """A change-log entry of one write, as the change sink's keyword arguments."""
+    return {
+        "collection_id": shape.definition.id,
+        "collection": shape.definition.name,
+        "record_id": record_id,
+        "op": op,
+        "fields": fields,
+        "schema_version": shape.definition.schema_version,
+        "base_version": base_version,
+        "hlc": reading,
+    }
+
+
+def _no_check(spec: FieldDef, related_id: str) -> str | None:
+    return None  # create_all_in looks the relations up all at once
 
 
 def _by_id(shape: RecordShape, values: Mapping[str, Any]) -> dict[str, Any]:

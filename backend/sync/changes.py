@@ -32,7 +32,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -43,7 +44,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import Insert, ReturningInsert
 
 from backend.db.engine import Database
 from backend.db.ids import new_id
@@ -113,13 +114,33 @@ class Change:
         return cls(**values)
 
 
+@contextmanager
+def _refusing_invalid(params: Mapping[str, Any]) -> Iterator[None]:
+    """The upsert's NOT NULL refusal of an op that cannot coalesce, as InvalidChange."""
+    try:
+        yield
+    except IntegrityError as error:
+        if "changes.op" not in str(error.orig):
+            raise
+        raise InvalidChange(
+            f"{params['op']} of {params['collection']}/{params['record_id']} cannot follow its unpushed change"
+            " (nothing follows a delete, and an insert never follows a change)"
+        ) from None
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 @functools.lru_cache(maxsize=512)
 def _append_statement(op: str, field_count: int) -> ReturningInsert[Any]:
-    """The one upsert an append runs, built once per (op, number of fields); values arrive as parameters."""
+    """The one upsert an append runs, returning the change it left; values arrive as parameters."""
+    return _upsert(op, field_count).returning(*_RETURNED)
+
+
+@functools.lru_cache(maxsize=512)
+def _upsert(op: str, field_count: int) -> Insert:
+    """The upsert of one change, built once per (op, number of fields); values arrive as parameters."""
     statement = insert(_changes).values({name: bindparam(name, type_=_changes.c[name].type) for name in _INSERTED})
     excluded = statement.excluded
     # A NULL op fails the NOT NULL constraint: the one statement refuses what cannot coalesce.
@@ -147,7 +168,7 @@ def _append_statement(op: str, field_count: int) -> ReturningInsert[Any]:
             "schema_version": excluded.schema_version,
             "hlc": excluded.hlc,
         },
-    ).returning(*_RETURNED)
+    )
 
 
 async def seed_reading(session: AsyncSession) -> Hlc | None:
@@ -196,6 +217,38 @@ class ChangeLog:
         hlc: the reading the caller already stamped on the row (ticked inside this transaction); else one is
         ticked here. One SQL statement. Synchronous: record writes run whole on the writer's thread.
         """
+        params = self._params(collection_id, collection, record_id, op, fields, schema_version, base_version, hlc)
+        with _refusing_invalid(params):
+            row = session.execute(_append_statement(op, params["field_count"]), params).one()
+        return Change.from_row(row)
+
+    def append_all_in(self, session: Session, changes: Iterable[Mapping[str, Any]]) -> None:
+        """Log many local writes in order (each given as append_in's keyword arguments), a statement per run of alike.
+
+        For writes made at once (a batch of creates): one executemany instead of a statement each.
+        """
+        runs: list[list[dict[str, Any]]] = []
+        for change in changes:
+            params = self._params(**change)
+            if runs and (runs[-1][0]["op"], runs[-1][0]["field_count"]) == (params["op"], params["field_count"]):
+                runs[-1].append(params)
+            else:
+                runs.append([params])
+        for run in runs:
+            with _refusing_invalid(run[0]):
+                session.execute(_upsert(run[0]["op"], run[0]["field_count"]), run)
+
+    def _params(
+        self,
+        collection_id: str,
+        collection: str,
+        record_id: str,
+        op: str,
+        fields: Mapping[str, Any],
+        schema_version: int,
+        base_version: int,
+        hlc: Hlc | None = None,
+    ) -> dict[str, Any]:
         if op not in OPS:
             raise ValueError(f"op must be one of {OPS}, not {op!r}")
         if op == "delete":
@@ -215,20 +268,12 @@ class ChangeLog:
             "base_version": base_version,
             "hlc": str(reading),
             "created_at": utc_now(),
+            "field_count": len(fields),  # picks the statement; not a column, so not bound
         }
         for n, (field_id, value) in enumerate(fields.items()):
             params[f"path_{n}"] = f'$."{field_id}"'
             params[f"value_{n}"] = _json(value)
-        try:
-            row = session.execute(_append_statement(op, len(fields)), params).one()
-        except IntegrityError as error:
-            if "changes.op" not in str(error.orig):
-                raise
-            raise InvalidChange(
-                f"{op} of {collection}/{record_id} cannot follow its unpushed change"
-                " (nothing follows a delete, and an insert never follows a change)"
-            ) from None
-        return Change.from_row(row)
+        return params
 
     async def pending(self, session: AsyncSession, after_seq: int = 0, limit: int = 500) -> list[Change]:
         """Changes after after_seq (the server's acknowledged seq) in seq order, pushed-but-unacknowledged too."""

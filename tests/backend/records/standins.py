@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,3 +103,7 @@ class TableChangeLog:
             "hlc": str(hlc),
         }
         session.execute(insert(CHANGES).values(**values))
+
+    def append_all_in(self, session: Session, changes: Iterable[Mapping[str, Any]]) -> None:
+        for change in changes:
+            self.append_in(session, **change)
