@@ -398,7 +398,8 @@ class RecordService:
         base_version: int,
         reading: Any,
     ) -> None:
-        self.changes.append_in(session, **_change(shape, record_id, op, fields, base_version, reading))
+        # The batch form: a write needs no RETURNING of the change it logged.
+        self.changes.append_all_in(session, [_change(shape, record_id, op, fields, base_version, reading)])
 
     def _relation_problem(self, reader: Session | Connection) -> RelationCheck:
         def problem(spec: FieldDef, related_id: str) -> str | None:

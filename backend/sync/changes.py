@@ -128,8 +128,12 @@ def _refusing_invalid(params: Mapping[str, Any]) -> Iterator[None]:
         ) from None
 
 
+# One encoder: json.dumps with options other than the defaults builds a new encoder on every call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _JSON.encode(value)
 
 
 @functools.lru_cache(maxsize=512)
