@@ -96,9 +96,11 @@ class BatchService:
             )
         # Every operation is checked first (what needs no database), then all run in one transaction.
         planned = []
+        # Asked once per collection, not per operation: a permission check walks the grants.
+        writable = {name: grants.can(f"records:write:{name}") for name in {one.collection for one in operations}}
         for index, operation in enumerate(operations):
             try:
-                planned.append(Planned(index, operation.method, await self._plan(grants, operation)))
+                planned.append(Planned(index, operation.method, await self._plan(writable, operation)))
             except OutpostError as exc:
                 raise _at(index, exc) from None
         methods = Counter(operation.method for operation in operations)
@@ -120,10 +122,9 @@ class BatchService:
 
         return await self.records.db.write_in_thread(work)
 
-    async def _plan(self, grants: Grants, operation: Operation) -> PlannedWrite:
-        needed = f"records:write:{operation.collection}"
-        if not grants.can(needed):
-            raise Forbidden(f"Not allowed: needs the permission {needed}.")
+    async def _plan(self, writable: Mapping[str, bool], operation: Operation) -> PlannedWrite:
+        if not writable[operation.collection]:
+            raise Forbidden(f"Not allowed: needs the permission records:write:{operation.collection}.")
         if problems := _shape_problems(operation):
             raise ValidationFailed("The operation is not complete: see errors.", errors=problems)
         records, body = self.records, operation.body or {}
