@@ -203,27 +203,16 @@ class ChangeLog:
         """append_in, for an async session (the arguments are append_in's)."""
         return await session.run_sync(lambda sync_session: self.append_in(sync_session, **change))
 
-    def append_in(
-        self,
-        session: Session,
-        *,
-        collection_id: str,
-        collection: str,
-        record_id: str,
-        op: str,
-        fields: Mapping[str, Any],
-        schema_version: int,
-        base_version: int,
-        hlc: Hlc | None = None,
-    ) -> Change:
+    def append_in(self, session: Session, **change: Any) -> Change:
         """Log one local write in the caller's transaction, coalescing into the record's unpushed change.
 
-        hlc: the reading the caller already stamped on the row (ticked inside this transaction); else one is
-        ticked here. One SQL statement. Synchronous: record writes run whole on the writer's thread.
+        change: collection_id, collection, record_id, op, fields (by field id), schema_version, base_version
+        and hlc, the reading the caller already stamped on the row (ticked inside this transaction; if None,
+        one is ticked here). One SQL statement. Synchronous: record writes run whole on the writer's thread.
         """
-        params = self._params(collection_id, collection, record_id, op, fields, schema_version, base_version, hlc)
+        params = self._params(**change)
         with _refusing_invalid(params):
-            row = session.execute(_append_statement(op, params["field_count"]), params).one()
+            row = session.execute(_append_statement(params["op"], params["field_count"]), params).one()
         return Change.from_row(row)
 
     def append_all_in(self, session: Session, changes: Iterable[Mapping[str, Any]]) -> None:
@@ -244,6 +233,7 @@ class ChangeLog:
 
     def _params(
         self,
+        *,
         collection_id: str,
         collection: str,
         record_id: str,
