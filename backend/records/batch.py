@@ -13,7 +13,8 @@ from backend.errors import FieldError, Forbidden, OutpostError, ValidationFailed
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
 from backend.records.collaborators import Grants
 from backend.records.idempotency import IdempotentRequest, StoredReply
-from backend.records.service import PlannedWrite, RecordService
+from backend.records.service import RecordService
+from backend.records.writes import PlannedWrite
 
 MAX_OPERATIONS = 1000
 
@@ -153,7 +154,7 @@ class BatchService:
             return []
         try:
             with session.begin_nested():
-                made = self.records.create_all_in(session, actor, [one.write for one in run])
+                made = self.records.writer.create_all_in(session, actor, [one.write for one in run])
         except Exception:  # nothing of it stays; one by one, the operation at fault is found and named
             return []
         return [{"status": 201, "body": record} for record in made]
@@ -169,8 +170,8 @@ class BatchService:
 
     def _one(self, session: Session, actor: Actor, method: str, write: PlannedWrite) -> dict[str, Any]:
         if method == "POST":
-            return {"status": 201, "body": self.records.create_in(session, actor, write)}
+            return {"status": 201, "body": self.records.writer.create_in(session, actor, write)}
         if method == "DELETE":
-            self.records.delete_in(session, actor, write)
+            self.records.writer.delete_in(session, actor, write)
             return {"status": 204, "body": None}
-        return {"status": 200, "body": self.records.update_in(session, actor, write)}
+        return {"status": 200, "body": self.records.writer.update_in(session, actor, write)}
