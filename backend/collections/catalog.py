@@ -84,7 +84,7 @@ class CollectionCatalog:
         """Every collection held, by name."""
         return sorted(self._definitions)
 
-    async def all(self) -> list[CollectionDef]:
+    def all(self) -> list[CollectionDef]:
         """Every collection held, by name (the record service looks here for relations into one)."""
         return [self._definitions[name] for name in sorted(self._definitions)]
 

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import contextvars
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, create_engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from backend.db.sqlite import configure_sqlite_engine, take_over_begin
+from backend.db.group_commit import TOUCHED, GroupCommit
+from backend.db.sqlite import configure_sqlite_engine
 
 T = TypeVar("T")
 WRITER_BEGIN = "BEGIN IMMEDIATE"
 
 READER_CONNECTIONS = 4
-TOUCHED = "outpost.touched"  # the session.info key of the tags a transaction changed
-
-
-def touch(session: Session | AsyncSession, tag: str) -> None:
-    """Note that session's transaction changes the data behind tag (a collection's name, say)."""
-    session.info.setdefault(TOUCHED, set()).add(tag)
 
 
 class Database:
@@ -49,8 +42,7 @@ class Database:
         configure_sqlite_engine(self.reader_engine.sync_engine, synchronous=synchronous, query_only=True)
         self._writer_sessions = async_sessionmaker(self.writer_engine, expire_on_commit=False)
         self._reader_sessions = async_sessionmaker(self.reader_engine, expire_on_commit=False)
-        # The writer's sqlite3 connection, seen from its own thread as a synchronous engine (see write_in_thread).
-        self._in_thread: tuple[sqlite3.Connection, Engine] | None = None
+        self._groups = GroupCommit(self.writer_engine, begin=WRITER_BEGIN, wait_s=writer_wait_s, on_commit=self._notify)
         # One plain (not aiosqlite) read-only connection for point reads on the event loop (see read_now).
         self.point_engine = create_engine(
             f"sqlite:///{path}", poolclass=StaticPool, hide_parameters=True, connect_args={"check_same_thread": False}
@@ -61,12 +53,15 @@ class Database:
         # cache moves those tags' generations here, so no reply after the commit can be served stale data.
         self.after_commit: list[Callable[[frozenset[str]], None]] = []
 
-    def _committed(self, session: Session | AsyncSession) -> None:
-        """Tell the after_commit listeners which tags the committed transaction touched, before anyone replies."""
-        touched = session.info.pop(TOUCHED, None)
+    def _committed(self, session: AsyncSession) -> None:
+        """After a session's own commit: tell the after_commit listeners the tags it touched (see touch)."""
+        self._notify(frozenset(session.info.pop(TOUCHED, ())))
+
+    def _notify(self, touched: frozenset[str]) -> None:
+        """Tell the after_commit listeners which tags a commit touched, before anyone is answered."""
         if touched:
             for listener in self.after_commit:
-                listener(frozenset(touched))
+                listener(touched)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -77,33 +72,16 @@ class Database:
             self._committed(session)
 
     async def write_in_thread(self, work: Callable[[Session], T]) -> T:
-        """work(session) in one transaction on the writer, run on the writer connection's own thread.
+        """work(session) committed on the writer, run on the writer connection's own thread; its result.
 
         Each statement of an AsyncSession is a round trip through the event loop (about four turns);
         when readers keep the loop busy each turn waits behind theirs, and a sign-in's few statements
-        held the one writer for seconds. Here the whole transaction is one trip: for short writes on
-        hot paths (sign-in, audit records). work must not await; it runs with the caller's context
-        variables (the request id), and commits unless it raises.
+        held the one writer for seconds. Here the whole write is one trip, and the writes queued
+        meanwhile share one transaction and one COMMIT (see group_commit.py). work must not await;
+        it runs with the caller's context variables (the request id), in a savepoint of its own: if
+        it raises, nothing it did stays, and the exception comes back here. Returns after the COMMIT.
         """
-        context = contextvars.copy_context()
-        async with self.writer_engine.connect() as connection:  # queues behind the other writers
-            driver = (await connection.get_raw_connection()).driver_connection  # the aiosqlite.Connection
-            assert driver is not None
-            # aiosqlite has no public way to run a function on its thread; _execute is what its own methods use.
-            return await driver._execute(context.run, self._run_in_thread, driver._conn, work)
-
-    def _run_in_thread(self, dbapi_connection: sqlite3.Connection, work: Callable[[Session], T]) -> T:
-        if self._in_thread is None or self._in_thread[0] is not dbapi_connection:
-            engine = create_engine(
-                "sqlite://", creator=lambda: dbapi_connection, poolclass=StaticPool, hide_parameters=True
-            )
-            take_over_begin(engine, WRITER_BEGIN)  # the pragmas are the writer's already: same connection
-            self._in_thread = (dbapi_connection, engine)
-        with Session(self._in_thread[1], expire_on_commit=False) as session:
-            with session.begin():
-                result = work(session)
-            self._committed(session)
-            return result
+        return await self._groups.run(work)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -144,7 +122,8 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection."""
-        self._in_thread = None  # its engine borrows the writer's connection, closed here
+        await self._groups.drain()
+        self._groups.forget_connection()  # its engine borrows the writer's connection, closed here
         if self._point_connection is not None:
             self._point_connection.close()  # back to its pool, disposed below
             self._point_connection = None

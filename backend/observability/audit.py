@@ -10,12 +10,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from backend.datadir import write_private_file
 from backend.db.engine import Database
+from backend.db.group_commit import after_commit
 from backend.db.paging import CursorCodec, SortKey, keyset_page
 from backend.db.types import utc_now
 from backend.observability.audit_models import AuditEvent
@@ -118,11 +119,8 @@ class AuditTrail:
         values = {column.key: getattr(row, column.key) for column in AuditEvent.__table__.columns}
         session.execute(insert(AuditEvent).values(**values))  # Core: no unit-of-work for an append
 
-        def committed(_session: object) -> None:
-            # No fsync: a crash can only leave the anchor behind the table, which verify accepts.
-            self._write_anchor(position, row.hash)
-
-        event.listen(session, "after_commit", committed, once=True)
+        # No fsync: a crash can only leave the anchor behind the table, which verify accepts.
+        after_commit(session, lambda: self._write_anchor(position, row.hash))
         return row
 
     async def record(self, entry: AuditEntry) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.collections.definition import CollectionDef
 
@@ -18,7 +18,11 @@ class Catalog(Protocol):
         """The collection called name, or NotFound."""
         ...
 
-    async def all(self) -> Sequence[CollectionDef]:
+    def cached(self, name: str) -> CollectionDef | None:
+        """The definition held in memory, if any (no database read: the writer's thread asks this)."""
+        ...
+
+    def all(self) -> Sequence[CollectionDef]:
         """Every collection (the on-delete rules look for relations into the one a record leaves)."""
         ...
 
@@ -43,11 +47,11 @@ class Clock(Protocol):
 
 
 class ChangeSink(Protocol):
-    """The node's change log: every local record write appends here, in the writing transaction."""
+    """The node's change log: every local record write appends here, in the writing transaction (synchronously)."""
 
-    async def append(
+    def append_in(
         self,
-        session: AsyncSession,
+        session: Session,
         *,
         collection_id: str,
         collection: str,
@@ -59,6 +63,10 @@ class ChangeSink(Protocol):
         hlc: Any = None,
     ) -> Any:
         """Append one change (fields by field id, JSON values) and return it."""
+        ...
+
+    def append_all_in(self, session: Session, changes: Iterable[Mapping[str, Any]]) -> None:
+        """Append changes in order, each given as append_in's keyword arguments."""
         ...
 
 

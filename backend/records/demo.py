@@ -36,15 +36,10 @@ async def load_demo(data: DataPlane, actor: Actor, size: DemoSize | None = None)
         for row in rows(create.name, size):
             chunk.append({k: ids[v.collection][v.index] if isinstance(v, Related) else v for k, v in row.items()})
             if len(chunk) == CHUNK:
-                made += await _insert(data, actor, create.name, chunk)
+                made += await data.records.create_many(actor, create.name, chunk)
                 chunk = []
         if chunk:
-            made += await _insert(data, actor, create.name, chunk)
+            made += await data.records.create_many(actor, create.name, chunk)
         ids[create.name] = made
         counts[create.name] = len(made)
     return {"collections": counts, "records": sum(counts.values()), "seconds": round(time.monotonic() - started, 2)}
-
-
-async def _insert(data: DataPlane, actor: Actor, collection: str, bodies: list[dict[str, Any]]) -> list[str]:
-    async with data.records.db.write() as session:
-        return [(await data.records.create_in(session, actor, collection, body))["id"] for body in bodies]

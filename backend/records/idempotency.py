@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.errors import FieldError, ValidationFailed
 from backend.records.models import IdempotencyKey
@@ -55,20 +55,21 @@ def fingerprint(method: str, path: str, body: Any) -> str:
 
 
 class IdempotencyKeys:
-    """Looks up and stores replies inside the caller's write transaction."""
+    """Looks up and stores replies inside the caller's write transaction (synchronous: on the writer's thread)."""
 
     def __init__(self, retention_s: float = RETENTION_S, clock: Any = time.time) -> None:
         self.retention_s = retention_s
         self._now = clock
 
-    async def replay(self, session: AsyncSession, request: IdempotentRequest) -> StoredReply | None:
+    def replay(self, session: Session, request: IdempotentRequest) -> StoredReply | None:
         """The stored reply to this request, None if the key is new (or expired); 422 if it named another."""
-        query = select(IdempotencyKey).where(
-            IdempotencyKey.principal == request.principal,
-            IdempotencyKey.key == request.key,
-            IdempotencyKey.created_at >= self._now() - self.retention_s,
+        keys = IdempotencyKey.__table__.c
+        query = select(keys.fingerprint, keys.status, keys.body, keys.headers).where(
+            keys.principal == request.principal,
+            keys.key == request.key,
+            keys.created_at >= self._now() - self.retention_s,
         )
-        row = (await session.execute(query)).scalar_one_or_none()
+        row = session.execute(query).first()
         if row is None:
             return None
         if row.fingerprint != request.fingerprint:
@@ -79,18 +80,19 @@ class IdempotencyKeys:
             )
         return StoredReply(row.status, json.loads(row.body), json.loads(row.headers), replayed=True)
 
-    async def store(self, session: AsyncSession, request: IdempotentRequest, reply: StoredReply) -> None:
+    def store(self, session: Session, request: IdempotentRequest, reply: StoredReply) -> None:
         """Keep reply for request; purges expired keys first (an expired row with this key too)."""
         now = self._now()
-        await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - self.retention_s))
-        await session.execute(
-            insert(IdempotencyKey).values(
-                principal=request.principal,
-                key=request.key,
-                fingerprint=request.fingerprint,
-                status=reply.status,
-                body=json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False),
-                headers=json.dumps(dict(reply.headers)),
-                created_at=now,
-            )
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - self.retention_s))
+        session.execute(
+            insert(IdempotencyKey),
+            {
+                "principal": request.principal,
+                "key": request.key,
+                "fingerprint": request.fingerprint,
+                "status": reply.status,
+                "body": json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False),
+                "headers": json.dumps(dict(reply.headers)),
+                "created_at": now,
+            },
         )

@@ -1,41 +1,37 @@
 """Records: create, read, list, change and delete (as tombstones), with the change log in the same transaction.
 
-Each write has two forms: `create(...)` opens its own writer transaction; `create_in(session, ...)` works
-inside the caller's, so a batch, an idempotency key, the change-log entries and an audit row commit or
-roll back together. Every write ticks the clock into `_hlc` (the record's `_rev` and ETag) and appends
-its change, fields by field id.
+A write is checked here on the event loop first (`plan_create` and co: the collection's shape, the body's
+values; no database), then carried out whole by one synchronous function on the writer connection's
+thread (writes.py: `RecordWriter.create_in(session, actor, planned)` and co, through
+Database.write_in_thread, where writes queued together share one COMMIT). `create(...)` is the one-record
+form; a batch, an idempotency key, the change-log entries and an audit row run in one such trip and
+commit or roll back together.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from backend.collections.definition import FieldDef, FieldType, OnDelete
-from backend.collections.values import to_api
 from backend.db.engine import Database
 from backend.db.ids import new_id
-from backend.db.types import utc_now
-from backend.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from backend.http_conditions import etag_of, require_match
+from backend.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from backend.http_conditions import etag_of
 from backend.observability.audit import Actor
 from backend.records.answers import CachedAnswers
 from backend.records.collaborators import Catalog, ChangeSink, Clock, Grants
 from backend.records.idempotency import IdempotencyKeys, IdempotentRequest, StoredReply
 from backend.records.listing import ListQuery, RecordPage, list_page
 from backend.records.shape import RecordShape, ShapeCache
-from backend.records.validation import Mode, validated_values
+from backend.records.validation import CheckedBody, Mode, checked_body
+from backend.records.writes import PlannedWrite, RecordWriter
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-# SQLite names the column ("UNIQUE constraint failed: c_sites.code"); PostgreSQL the index (by field id).
-_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?:\w+)\.(\w+)")
 
 
 def record_path(collection: str, record_id: str) -> str:
@@ -48,14 +44,6 @@ def created_reply(collection: str, record: dict[str, Any]) -> StoredReply:
     return StoredReply(
         201, record, {"Location": record_path(collection, record["id"]), "ETag": etag_of(record["_rev"])}
     )
-
-
-@dataclass(frozen=True)
-class Referrer:
-    """A relation field of some collection that points into another."""
-
-    shape: RecordShape
-    field: FieldDef
 
 
 class RecordService:
@@ -79,6 +67,7 @@ class RecordService:
         self.idempotency = idempotency or IdempotencyKeys()
         self.answers = answers or CachedAnswers(None)
         self._shapes = ShapeCache()
+        self.writer = RecordWriter(catalog, clock, changes, self._shapes)
 
     async def shape(self, collection: str) -> RecordShape:
         """The collection's shape at its current schema version (NotFound if there is no such collection)."""
@@ -158,19 +147,29 @@ class RecordService:
             for record in records:
                 record.setdefault("expand", {})[name] = found.get(record.get(name))  # type: ignore[arg-type]
 
-    # Writes, each in a transaction of its own --------------------------------------------------------------
+    # Writes, each in a transaction of its own: checked here on the loop, then one trip to the writer ----------
 
     async def create(
         self, actor: Actor, collection: str, body: Mapping[str, Any], *, idempotent: IdempotentRequest | None = None
     ) -> StoredReply:
         """A new record; the 201 reply (the first one again for a retried Idempotency-Key)."""
-        async with self.db.write() as session:
-            if idempotent and (stored := await self.idempotency.replay(session, idempotent)):
+        planned = await self.plan_create(collection, body)
+
+        def work(session: Session) -> StoredReply:
+            if idempotent and (stored := self.idempotency.replay(session, idempotent)):
                 return stored
-            reply = created_reply(collection, await self.create_in(session, actor, collection, body))
+            reply = created_reply(collection, self.writer.create_in(session, actor, planned))
             if idempotent:
-                await self.idempotency.store(session, idempotent, reply)
-        return reply
+                self.idempotency.store(session, idempotent, reply)
+            return reply
+
+        return await self.db.write_in_thread(work)
+
+    async def create_many(self, actor: Actor, collection: str, bodies: Sequence[Mapping[str, Any]]) -> list[str]:
+        """New records, all or none, in one transaction; their ids."""
+        planned = [await self.plan_create(collection, body) for body in bodies]
+        made = await self.db.write_in_thread(lambda session: self.writer.create_all_in(session, actor, planned))
+        return [record["id"] for record in made]
 
     async def update(
         self,
@@ -183,20 +182,18 @@ class RecordService:
         if_match: str | None = None,
     ) -> dict[str, Any]:
         """The record with body's fields changed (replace: body is the whole record)."""
-        async with self.db.write() as session:
-            return await self.update_in(session, actor, collection, record_id, body, replace=replace, if_match=if_match)
+        planned = await self.plan_update(collection, record_id, body, replace=replace, if_match=if_match)
+        return await self.db.write_in_thread(lambda session: self.writer.update_in(session, actor, planned))
 
     async def delete(self, actor: Actor, collection: str, record_id: str, *, if_match: str | None = None) -> None:
         """Tombstone the record, running the relation rules of the records that point at it."""
-        async with self.db.write() as session:
-            await self.delete_in(session, actor, collection, record_id, if_match=if_match)
+        planned = await self.plan_delete(collection, record_id, if_match=if_match)
+        await self.db.write_in_thread(lambda session: self.writer.delete_in(session, actor, planned))
 
-    # Writes inside the caller's transaction -----------------------------------------------------------------
+    # What a write is, worked out on the loop before its trip (no database but for a refusal's relations) --
 
-    async def create_in(
-        self, session: AsyncSession, actor: Actor, collection: str, body: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """Create a record in session's transaction; the record."""
+    async def plan_create(self, collection: str, body: Mapping[str, Any]) -> PlannedWrite:
+        """A create checked against its collection: ValidationFailed here unless only the database can tell."""
         shape = await self.shape(collection)
         record_id = body.get("id")
         if record_id is None:
@@ -205,196 +202,33 @@ class RecordService:
             raise ValidationFailed(
                 "The record is not valid: see errors.", errors=[FieldError("id", "must be a lowercase UUID")]
             )
-        values = await validated_values(shape, body, Mode.CREATE, self._relation_checker(session))
-        reading = self.clock.tick()
-        now = utc_now()
-        row = {
-            "id": record_id,
-            "created_at": now,
-            "updated_at": now,
-            "created_by": actor.label,
-            "updated_by": actor.label,
-            "_version": 0,
-            "_hlc": str(reading),
-            "_origin": reading.node_id,
-            "_deleted": False,
-            **values,
-        }
-        await self._execute(session, shape, insert(shape.table).values(**row))
-        await self._log(session, shape, record_id, "insert", _by_id(shape, values), 0, reading)
-        return shape.record(row)
+        return PlannedWrite(shape, record_id, self._checked(shape, body, Mode.CREATE))
 
-    async def update_in(
+    async def plan_update(
         self,
-        session: AsyncSession,
-        actor: Actor,
         collection: str,
         record_id: str,
         body: Mapping[str, Any],
         *,
         replace: bool = False,
         if_match: str | None = None,
-    ) -> dict[str, Any]:
-        """Change a record in session's transaction; the record. A change to nothing writes nothing."""
+    ) -> PlannedWrite:
+        """A patch (or with replace, a replacement) checked against its collection."""
         shape = await self.shape(collection)
-        row = await self._live_row(session, shape, record_id)
-        require_match(if_match, row["_hlc"])
         if "id" in body and body["id"] != record_id:
             raise ValidationFailed(
                 "The record is not valid: see errors.", errors=[FieldError("id", "differs from the record's id")]
             )
-        mode = Mode.REPLACE if replace else Mode.PATCH
-        values = await validated_values(shape, body, mode, self._relation_checker(session))
-        changed = {name: value for name, value in values.items() if row[name] != value}
-        if not changed:
-            return shape.record(row)
-        reading = await self._write(session, shape, actor, row, changed)
-        await self._log(session, shape, record_id, "update", _by_id(shape, changed), row["_version"], reading)
-        return shape.record({**row, **changed, **self._stamp(actor, reading)})
+        checked = self._checked(shape, body, Mode.REPLACE if replace else Mode.PATCH)
+        return PlannedWrite(shape, record_id, checked, if_match)
 
-    async def delete_in(
-        self, session: AsyncSession, actor: Actor, collection: str, record_id: str, *, if_match: str | None = None
-    ) -> None:
-        """Tombstone a record in session's transaction."""
-        shape = await self.shape(collection)
-        row = await self._live_row(session, shape, record_id)
-        require_match(if_match, row["_hlc"])
-        await self._tombstone(session, actor, shape, row, {(shape.definition.id, record_id)})
+    async def plan_delete(self, collection: str, record_id: str, *, if_match: str | None = None) -> PlannedWrite:
+        """A delete of a record of collection."""
+        return PlannedWrite(await self.shape(collection), record_id, None, if_match)
 
-    # The parts of a write ---------------------------------------------------------------------------------
-
-    def _stamp(self, actor: Actor, reading: Any) -> dict[str, Any]:
-        return {"updated_at": utc_now(), "updated_by": actor.label, "_hlc": str(reading), "_origin": reading.node_id}
-
-    async def _write(
-        self, session: AsyncSession, shape: RecordShape, actor: Actor, row: RowMapping, values: Mapping[str, Any]
-    ) -> Any:
-        reading = self.clock.tick()
-        statement = update(shape.table).where(shape.table.c.id == row["id"])
-        await self._execute(session, shape, statement.values(**values, **self._stamp(actor, reading)))
-        return reading
-
-    async def _execute(self, session: AsyncSession, shape: RecordShape, statement: Any) -> None:
-        try:
-            await session.execute(statement)
-        except IntegrityError as exc:
-            raise _unique_conflict(shape, exc) from None
-
-    async def _log(
-        self,
-        session: AsyncSession,
-        shape: RecordShape,
-        record_id: str,
-        op: str,
-        fields: Mapping[str, Any],
-        base_version: int,
-        reading: Any,
-    ) -> None:
-        await self.changes.append(
-            session,
-            collection_id=shape.definition.id,
-            collection=shape.definition.name,
-            record_id=record_id,
-            op=op,
-            fields=fields,
-            schema_version=shape.definition.schema_version,
-            base_version=base_version,
-            hlc=reading,
-        )
-
-    def _relation_checker(self, session: AsyncSession) -> Any:
-        async def problem(spec: FieldDef, related_id: str) -> str | None:
-            assert spec.relation is not None
-            try:
-                target = await self.shape(spec.relation.collection)
-            except NotFound:
-                return f"points into {spec.relation.collection}, which no longer exists"
-            query = select(target.table.c.id).where(target.table.c.id == related_id, ~target.table.c._deleted)
-            if (await session.execute(query)).first() is None:
-                return f"no record {related_id} in {spec.relation.collection}"
-            return None
-
-        return problem
-
-    async def _referrers(self, shape: RecordShape) -> list[Referrer]:
-        found = []
-        for definition in await self.catalog.all():
-            for spec in definition.fields:
-                if (
-                    spec.type is FieldType.RELATION
-                    and spec.relation
-                    and spec.relation.collection == shape.definition.name
-                ):
-                    found.append(Referrer(self._shapes.get(definition, self.catalog.table), spec))
-        return found
-
-    async def _tombstone(
-        self, session: AsyncSession, actor: Actor, shape: RecordShape, row: RowMapping, doomed: set[tuple[str, str]]
-    ) -> None:
-        """Run the on-delete rules (restrict first, so nothing is half done), then tombstone row."""
-        record_id = row["id"]
-        referrers = await self._referrers(shape)
-        for referrer in referrers:
-            if referrer.field.relation and referrer.field.relation.on_delete is OnDelete.RESTRICT:
-                table = referrer.shape.table
-                query = referrer.shape.live([func.count()]).where(
-                    table.c[referrer.field.name] == record_id, table.c.id != record_id
-                )
-                count = (await session.execute(query)).scalar_one()
-                if count:
-                    raise Conflict(
-                        f"{count} record(s) of {referrer.shape.definition.name} point at this one through "
-                        f"{referrer.field.name}, whose rule is restrict: change or delete them first.",
-                        extra={
-                            "collection": referrer.shape.definition.name,
-                            "field": referrer.field.name,
-                            "count": count,
-                        },
-                    )
-        reading = await self._write(session, shape, actor, row, {"_deleted": True})
-        await self._log(session, shape, record_id, "delete", {}, row["_version"], reading)
-        for referrer in referrers:
-            rule = referrer.field.relation.on_delete if referrer.field.relation else None
-            if rule is OnDelete.RESTRICT:
-                continue
-            table = referrer.shape.table
-            rows = (
-                await session.execute(referrer.shape.live().where(table.c[referrer.field.name] == record_id))
-            ).mappings()
-            for pointing in list(rows):
-                key = (referrer.shape.definition.id, pointing["id"])
-                if rule is OnDelete.CASCADE:
-                    if key not in doomed:
-                        doomed.add(key)
-                        await self._tombstone(session, actor, referrer.shape, pointing, doomed)
-                elif key not in doomed:  # set_null
-                    cleared = {referrer.field.name: None}
-                    reading = await self._write(session, referrer.shape, actor, pointing, cleared)
-                    fields = {referrer.field.id: None}
-                    await self._log(
-                        session, referrer.shape, pointing["id"], "update", fields, pointing["_version"], reading
-                    )
-
-
-def _by_id(shape: RecordShape, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Column values as the change log keeps them: by field id, in JSON form."""
-    return {shape.fields[name].id: to_api(shape.fields[name], value) for name, value in values.items()}
-
-
-def _unique_conflict(shape: RecordShape, exc: IntegrityError) -> Conflict:
-    message = str(exc.orig)
-    name: str | None = None
-    if match := _SQLITE_UNIQUE.search(message):
-        name = match[1]
-    else:
-        name = next((spec.name for spec in shape.definition.fields if spec.id in message), None)
-    if name == "id":
-        return Conflict(
-            "A record with this id exists already (perhaps deleted).", errors=[FieldError("id", "is taken")]
-        )
-    if name is None:
-        return Conflict("The write conflicts with another record.")
-    return Conflict(
-        f"Another record of {shape.definition.name} already has this {name}.",
-        errors=[FieldError(name, "must be unique: another record has this value")],
-    )
+    def _checked(self, shape: RecordShape, body: Mapping[str, Any], mode: Mode) -> CheckedBody:
+        checked = checked_body(shape, body, mode)
+        if checked.errors:  # refused before any trip; its relations are looked up too, so every problem is named
+            with self.db.read_now() as connection:
+                checked.valid_values(self.writer.relation_problem(connection))
+        return checked

@@ -32,7 +32,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -42,9 +43,11 @@ from sqlalchemy import Row, bindparam, case, func, literal, null, select, text, 
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert, ReturningInsert
 
-from backend.db.engine import Database, touch
+from backend.db.engine import Database
+from backend.db.group_commit import touch
 from backend.db.ids import new_id
 from backend.db.types import utc_now
 from backend.sync.clock import DEFAULT_MAX_SKEW_MS, Hlc, HybridClock, system_wall_ms
@@ -112,13 +115,37 @@ class Change:
         return cls(**values)
 
 
+@contextmanager
+def _refusing_invalid(params: Mapping[str, Any]) -> Iterator[None]:
+    """The upsert's NOT NULL refusal of an op that cannot coalesce, as InvalidChange."""
+    try:
+        yield
+    except IntegrityError as error:
+        if "changes.op" not in str(error.orig):
+            raise
+        raise InvalidChange(
+            f"{params['op']} of {params['collection']}/{params['record_id']} cannot follow its unpushed change"
+            " (nothing follows a delete, and an insert never follows a change)"
+        ) from None
+
+
+# One encoder: json.dumps with options other than the defaults builds a new encoder on every call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _JSON.encode(value)
 
 
 @functools.lru_cache(maxsize=512)
 def _append_statement(op: str, field_count: int) -> ReturningInsert[Any]:
-    """The one upsert an append runs, built once per (op, number of fields); values arrive as parameters."""
+    """The one upsert an append runs, returning the change it left; values arrive as parameters."""
+    return _upsert(op, field_count).returning(*_RETURNED)
+
+
+@functools.lru_cache(maxsize=512)
+def _upsert(op: str, field_count: int) -> Insert:
+    """The upsert of one change, built once per (op, number of fields); values arrive as parameters."""
     statement = insert(_changes).values({name: bindparam(name, type_=_changes.c[name].type) for name in _INSERTED})
     excluded = statement.excluded
     # A NULL op fails the NOT NULL constraint: the one statement refuses what cannot coalesce.
@@ -146,7 +173,7 @@ def _append_statement(op: str, field_count: int) -> ReturningInsert[Any]:
             "schema_version": excluded.schema_version,
             "hlc": excluded.hlc,
         },
-    ).returning(*_RETURNED)
+    )
 
 
 async def seed_reading(session: AsyncSession) -> Hlc | None:
@@ -173,9 +200,42 @@ class ChangeLog:
             seed = await seed_reading(session)
         return cls(HybridClock(identity.node_id, seed=seed, wall=wall, max_skew_ms=max_skew_ms))
 
-    async def append(
+    async def append(self, session: AsyncSession, **change: Any) -> Change:
+        """append_in, for an async session (the arguments are append_in's)."""
+        return await session.run_sync(lambda sync_session: self.append_in(sync_session, **change))
+
+    def append_in(self, session: Session, **change: Any) -> Change:
+        """Log one local write in the caller's transaction, coalescing into the record's unpushed change.
+
+        change: collection_id, collection, record_id, op, fields (by field id), schema_version, base_version
+        and hlc, the reading the caller already stamped on the row (ticked inside this transaction; if None,
+        one is ticked here). One SQL statement. Synchronous: record writes run whole on the writer's thread.
+        """
+        params = self._params(**change)
+        touch(session, params["collection"])  # cached answers about the collection go stale when this commits
+        with _refusing_invalid(params):
+            row = session.execute(_append_statement(params["op"], params["field_count"]), params).one()
+        return Change.from_row(row)
+
+    def append_all_in(self, session: Session, changes: Iterable[Mapping[str, Any]]) -> None:
+        """Log many local writes in order (each given as append_in's keyword arguments), a statement per run of alike.
+
+        For writes made at once (a batch of creates): one executemany instead of a statement each.
+        """
+        runs: list[list[dict[str, Any]]] = []
+        for change in changes:
+            params = self._params(**change)
+            touch(session, params["collection"])  # as in append_in
+            if runs and (runs[-1][0]["op"], runs[-1][0]["field_count"]) == (params["op"], params["field_count"]):
+                runs[-1].append(params)
+            else:
+                runs.append([params])
+        for run in runs:
+            with _refusing_invalid(run[0]):
+                session.execute(_upsert(run[0]["op"], run[0]["field_count"]), run)
+
+    def _params(
         self,
-        session: AsyncSession,
         *,
         collection_id: str,
         collection: str,
@@ -185,12 +245,7 @@ class ChangeLog:
         schema_version: int,
         base_version: int,
         hlc: Hlc | None = None,
-    ) -> Change:
-        """Log one local write in the caller's transaction, coalescing into the record's unpushed change.
-
-        hlc: the reading the caller already stamped on the row (ticked inside this transaction); else one is
-        ticked here. One SQL statement.
-        """
+    ) -> dict[str, Any]:
         if op not in OPS:
             raise ValueError(f"op must be one of {OPS}, not {op!r}")
         if op == "delete":
@@ -210,21 +265,12 @@ class ChangeLog:
             "base_version": base_version,
             "hlc": str(reading),
             "created_at": utc_now(),
+            "field_count": len(fields),  # picks the statement; not a column, so not bound
         }
         for n, (field_id, value) in enumerate(fields.items()):
             params[f"path_{n}"] = f'$."{field_id}"'
             params[f"value_{n}"] = _json(value)
-        touch(session, collection)  # cached answers about the collection go stale when this commits
-        try:
-            row = (await session.execute(_append_statement(op, len(fields)), params)).one()
-        except IntegrityError as error:
-            if "changes.op" not in str(error.orig):
-                raise
-            raise InvalidChange(
-                f"{op} of {collection}/{record_id} cannot follow its unpushed change"
-                " (nothing follows a delete, and an insert never follows a change)"
-            ) from None
-        return Change.from_row(row)
+        return params
 
     async def pending(self, session: AsyncSession, after_seq: int = 0, limit: int = 500) -> list[Change]:
         """Changes after after_seq (the server's acknowledged seq) in seq order, pushed-but-unacknowledged too."""

@@ -68,6 +68,7 @@ request = function()
   return wrk.format(nil, nil, nil, body)
 end
 """
+GROUPS = ("reads", "post", "batch", "mix")  # the rows --only can pick; the ceiling is always measured
 MIX_SCRIPT = """
 math.randomseed(7)
 wrk.headers["Content-Type"] = "application/json"
@@ -148,8 +149,10 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
     cmd = [sys.executable, "-m", "backend", "serve", "--port", "0", "--data-dir", str(data_dir),
            "--sqlite-synchronous", synchronous]  # fmt: skip
     full = synchronous == "FULL"
-    rows = [Row(f"POST record ({synchronous})")]
-    if full:
+    wanted = {part for part in args.only.split(",") if part} if args.only else set(GROUPS)
+    reads, batch, mix = (full and name in wanted for name in ("reads", "batch", "mix"))
+    rows = [Row(f"POST record ({synchronous})")] if "post" in wanted else []
+    if reads:
         rows = [
             Row("GET /health"),
             Row("/auth/me, API key"),
@@ -158,9 +161,11 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
             Row("list 50, status filter (cache)"),
             Row("list 50, status filter, uncached"),
             *rows,
-            Row("batch 1000 creates"),
-            Row(f"mix 80/20, {args.mix_seconds}s"),
         ]
+    if batch:
+        rows.append(Row("batch 1000 creates"))
+    if mix:
+        rows.append(Row(f"mix 80/20, {args.mix_seconds}s"))
     by_name = {row.name: row for row in rows}
     try:
         with spawn(cmd, log, pipe_stdout=True) as proc:
@@ -174,8 +179,9 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
             records = f"{base}/api/v1/collections/bench/records"
             post = scratch / "post.lua"
             post.write_text(POST_SCRIPT)
-            if full:
+            if reads or mix:
                 ids = seed(data_dir / "outpost.db", SEEDED)
+            if reads:
                 targets = {
                     "GET /health": (base + "/health", {}),
                     "/auth/me, API key": (base + "/api/v1/auth/me", headers),
@@ -191,19 +197,25 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
                         measure(row, args.seconds, args.warmup, proc.pid)
                     except BenchError as exc:
                         row.error = str(exc)
-            if full:
                 uncached = scratch / "uncached.lua"
                 uncached.write_text(UNCACHED_LIST_SCRIPT % (records.removeprefix(base), LIST_PAGE))
                 scripted(by_name["list 50, status filter, uncached"], base, args.seconds, uncached, headers, proc.pid)
-            scripted(by_name[f"POST record ({synchronous})"], records, args.seconds, post, headers, proc.pid)
-            if full:
+            if "post" in wanted:
+                scripted(by_name[f"POST record ({synchronous})"], records, args.seconds, post, headers, proc.pid)
+            if batch:
                 by_name["batch 1000 creates"].requests_per_s = batch_rate(base, headers)
-                mix = scratch / "mix.lua"
+            if mix:
+                mix_script = scratch / "mix.lua"
                 sample = ", ".join(f'"{one}"' for one in random.Random(2).sample(ids, 2000))
                 path = "/api/v1/collections/bench/records"
-                mix.write_text(MIX_SCRIPT % (sample, path, path))
+                mix_script.write_text(MIX_SCRIPT % (sample, path, path))
                 scripted(
-                    by_name[f"mix 80/20, {args.mix_seconds}s"], base + "/", args.mix_seconds, mix, headers, proc.pid
+                    by_name[f"mix 80/20, {args.mix_seconds}s"],
+                    base + "/",
+                    args.mix_seconds,
+                    mix_script,
+                    headers,
+                    proc.pid,
                 )
             code = stop(proc)
             if code != 0:
@@ -221,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--mix-seconds", type=int, default=60)
     parser.add_argument("--json", type=Path, metavar="PATH")
+    parser.add_argument(
+        "--only", default="", metavar="GROUPS", help=f"comma-separated groups to measure, of {','.join(GROUPS)} (all)"
+    )
     args = parser.parse_args(argv)
     print("server on core 0, wrk on core 1" if pinning() else "not pinned: wrk and the server share the cores")
     print(f"{SEEDED} records seeded for the reads; wrk -c{CONNECTIONS}; batch rows are rows/s", flush=True)

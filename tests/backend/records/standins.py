@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, Table, Text, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.collections.definition import CollectionDef
 from backend.collections.tables import record_table
@@ -44,7 +44,10 @@ class MemoryCatalog:
             raise NotFound(f"No collection {name}.")
         return self.definitions[name]
 
-    async def all(self) -> Sequence[CollectionDef]:
+    def cached(self, name: str) -> CollectionDef | None:
+        return self.definitions.get(name)
+
+    def all(self) -> Sequence[CollectionDef]:
         return list(self.definitions.values())
 
     def table(self, definition: CollectionDef) -> Table:
@@ -78,9 +81,9 @@ class CountingClock:
 class TableChangeLog:
     """Appends each change to test_changes, in the caller's transaction."""
 
-    async def append(
+    def append_in(
         self,
-        session: AsyncSession,
+        session: Session,
         *,
         collection_id: str,
         collection: str,
@@ -99,4 +102,8 @@ class TableChangeLog:
             "base_version": base_version,
             "hlc": str(hlc),
         }
-        await session.execute(insert(CHANGES).values(**values))
+        session.execute(insert(CHANGES).values(**values))
+
+    def append_all_in(self, session: Session, changes: Iterable[Mapping[str, Any]]) -> None:
+        for change in changes:
+            self.append_in(session, **change)

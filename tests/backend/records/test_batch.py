@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.backend.auth.helpers import Instance, assert_problem
-from tests.backend.records.test_records_api import SITES, create
+from tests.backend.records.test_records_api import SITES, changes, create
 
 BATCH = "/api/v1/batch"
 
@@ -108,3 +108,46 @@ def test_a_batch_with_an_idempotency_key_is_replayed(records: Instance) -> None:
     assert again.headers["idempotent-replayed"] == "true"
     assert records.sql("SELECT count(*) FROM c_sites") == [(1,)]
     assert len(records.audit_rows("records.batch")) == 1
+
+
+def test_a_run_of_creates_is_written_at_once_in_order_with_a_change_each(records: Instance) -> None:
+    site = create(records, {"code": "S0"})
+    operations = [
+        *({"method": "POST", "collection": "sites", "body": {"code": f"S{n}", "visits": n}} for n in range(1, 6)),
+        *({"method": "POST", "collection": "inspections", "body": {"site": site["id"], "rating": n}} for n in range(3)),
+    ]
+    reply = records.client.post(BATCH, json={"operations": operations}, headers=records.admin)
+    assert reply.status_code == 200, reply.text
+    results = reply.json()["results"]
+    assert [one["body"].get("code") for one in results[:5]] == ["S1", "S2", "S3", "S4", "S5"]
+    assert [one["body"]["rating"] for one in results[5:]] == [0, 1, 2]
+    for one in results:
+        got = records.client.get(
+            f"/api/v1/collections/{'sites' if 'code' in one['body'] else 'inspections'}/records/{one['body']['id']}",
+            headers=records.admin,
+        )
+        assert got.json() == one["body"]
+    logged = changes(records)[1:]
+    assert [(record_id, op) for record_id, op, _, _ in logged] == [(one["body"]["id"], "insert") for one in results]
+
+
+def test_a_fault_inside_a_run_of_creates_names_its_operation_and_leaves_nothing(records: Instance) -> None:
+    site = create(records, {"code": "A1"})
+    gone = create(records, {"code": "G1"})
+    assert records.client.delete(f"{SITES}/{gone['id']}", headers=records.admin).status_code == 204
+    changes_before = records.sql("SELECT count(*) FROM test_changes")
+    runs = {
+        # the third create clashes with A1 on the unique code
+        2: ([{"code": "B1"}, {"code": "B2"}, {"code": "A1"}, {"code": "B3"}], "sites", 409),
+        # the second inspection names a deleted site
+        1: ([{"site": site["id"]}, {"site": gone["id"]}, {"site": site["id"]}], "inspections", 422),
+    }
+    for at, (bodies, collection, status) in runs.items():
+        operations = [{"method": "POST", "collection": collection, "body": body} for body in bodies]
+        problem = assert_problem(
+            records.client.post(BATCH, json={"operations": operations}, headers=records.admin), status
+        )
+        assert problem["operation"] == at
+    assert records.sql("SELECT code FROM c_sites ORDER BY code") == [("A1",), ("G1",)]
+    assert records.sql("SELECT count(*) FROM c_inspections") == [(0,)]
+    assert records.sql("SELECT count(*) FROM test_changes") == changes_before

@@ -383,3 +383,32 @@ def test_any_history_ends_as_the_coalescing_rules_say(template_database: Path, h
         shutil.copyfile(template_database, path)
         changes = with_log(path, scenario)
     assert [(c.record_id, c.op, c.fields, c.base_version, c.pushed) for c in changes] == expected_log(history)
+
+
+def test_appends_made_at_once_store_what_appends_one_by_one_store(database_path: Path) -> None:
+    def change(record_id: str, op: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "collection_id": COLLECTION_ID,
+            "collection": "sites",
+            "record_id": record_id,
+            "op": op,
+            "fields": fields,
+            "schema_version": 1,
+            "base_version": 0,
+        }
+
+    async def scenario(db: Database, log: ChangeLog) -> None:
+        await edit(db, log, "r0", "delete", {})
+        batch = [change("r1", "insert", {"fa": 1}), change("r2", "insert", {"fa": None}), change("r1", "update", {})]
+        await db.write_in_thread(lambda session: log.append_all_in(session, batch))
+        with pytest.raises(InvalidChange, match="cannot follow"):  # an insert over r0's unpushed delete
+            await db.write_in_thread(lambda session: log.append_all_in(session, [change("r0", "insert", {})]))
+
+    with_log(database_path, scenario)
+    rows = stored(database_path)
+    assert [(op, fields) for _, op, fields, *_ in rows] == [
+        ("delete", "{}"),
+        ("insert", '{"fa":1}'),
+        ("insert", '{"fa":null}'),
+    ]
+    assert rows[1][5] > rows[2][5]  # r1's update coalesced into its insert, taking the later reading
