@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from backend.collections.definition import FieldDef, FieldType, OnDelete
 from backend.collections.values import to_api
+from backend.db.prepared import run_prepared
 from backend.db.types import utc_now
 from backend.errors import Conflict, FieldError, NotFound, ValidationFailed
 from backend.http_conditions import require_match
@@ -200,7 +201,7 @@ class RecordWriter:
 
     def _execute(self, session: Session, shape: RecordShape, statement: Any, params: Any) -> None:
         try:
-            session.execute(statement, params)
+            run_prepared(session, statement, params if isinstance(params, list) else [params])
         except IntegrityError as exc:
             raise _unique_conflict(shape, exc) from None
 

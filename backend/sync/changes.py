@@ -49,6 +49,7 @@ from sqlalchemy.sql.dml import Insert, ReturningInsert
 from backend.db.engine import Database
 from backend.db.group_commit import touch
 from backend.db.ids import new_id
+from backend.db.prepared import run_prepared
 from backend.db.types import utc_now
 from backend.sync.clock import DEFAULT_MAX_SKEW_MS, Hlc, HybridClock, system_wall_ms
 from backend.sync.models import ChangeRow
@@ -232,7 +233,7 @@ class ChangeLog:
                 runs.append([params])
         for run in runs:
             with _refusing_invalid(run[0]):
-                session.execute(_upsert(run[0]["op"], run[0]["field_count"]), run)
+                run_prepared(session, _upsert(run[0]["op"], run[0]["field_count"]), run)
 
     def _params(
         self,
