@@ -16,12 +16,14 @@ import pytest
 
 from tests.backend.test_schemathesis import SEEDED, run_config, seed_records
 from tests.backend_process import BackendProcess
-from tests.e2e.test_audit_concurrency import ADMIN, bearer, create_user
+from tests.e2e.admin_backend import UNLIMITED, admin_backend
+from tests.e2e.test_audit_concurrency import ADMIN, bearer
 
 WORKERS = 4
 MAX_EXAMPLES = 25  # per operation and phase: the run stays within a few minutes on a loaded two-core machine
 RUN_TIMEOUT_S = 600
 CLI = Path(__file__).with_name("schemathesis_cli.py")
+PERSONS_ONLY = ("POST /api/v1/auth/logout", "POST /api/v1/auth/me/password", "POST /api/v1/api-keys")
 SPARES = 3  # API keys and collections the fuzzer may delete in place of the ones the run stands on
 
 
@@ -70,11 +72,8 @@ def over_http(config: Mapping[str, Any], spare_keys: list[str], spare_collection
         # spares, or ids they make up, never ones read in replies.
         spares_only("DELETE /api/v1/api-keys/{key_id}", "path.key_id", "spare_keys"),
         spares_only("DELETE /api/v1/collections/{name}", "path.name", "spare_collections"),
-        # A person's own operations, which an API key is rightly refused (403): only here is "only 403" no fault.
-        *(
-            {"include-name": name, "warnings": {"fail-on": []}}
-            for name in ("POST /api/v1/auth/logout", "POST /api/v1/auth/me/password")
-        ),
+        # What only a signed-in person may do, so an API key is rightly refused (403): only here is "403" no fault.
+        *({"include-name": name, "warnings": {"fail-on": []}} for name in PERSONS_ONLY),
     ]
     return {
         **config,
@@ -104,16 +103,9 @@ def most_requests_in_flight(data_dir: Path) -> int:
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendProcess]:
-    with pytest.MonkeyPatch.context() as patch:
-        # Conformance is measured here, not the per-principal limiter (whose 429 is documented and allowed anyway).
-        patch.setenv("OUTPOST_RATE_LIMIT_PER_MINUTE", str(10**6))
-        process = BackendProcess(tmp_path_factory.mktemp("schemathesis") / "data")
-    try:
-        process.wait_ready()
-        create_user(process.data_dir, *ADMIN, "admin")
+    # Conformance is measured here, not the per-principal limiter (whose 429 is documented and allowed anyway).
+    with admin_backend(tmp_path_factory.mktemp("schemathesis") / "data", UNLIMITED) as process:
         yield process
-    finally:
-        process.kill()
 
 
 @pytest.fixture(scope="module")
