@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody, Parameter
-from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from backend.auth.access import PROTECTED, actor_of, authenticated, requires
 from backend.auth.routes.reply_headers import LOCATION
@@ -238,6 +238,7 @@ class RecordController(Controller):
     tags=["records"],
     security=PROTECTED,
     opt=authenticated(),
+    status_code=HTTP_200_OK,  # the batch's reply is a list of results, not a created resource (a POST's default 201)
     request_max_body_size=BATCH_BODY_LIMIT,
     responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
     response_headers=[REPLAYED],
