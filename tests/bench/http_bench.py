@@ -255,7 +255,7 @@ def call_json(base: str, method: str, path: str, body: object, headers: dict[str
     """One JSON request to the backend under test; its decoded reply."""
     request = urllib.request.Request(
         base + path,
-        data=json.dumps(body).encode(),
+        data=None if body is None else json.dumps(body).encode(),
         headers={"Content-Type": "application/json", **headers},
         method=method,
     )

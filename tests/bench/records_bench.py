@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,7 +86,20 @@ request = function()
   end
   return wrk.format("GET", "%s/" .. ids[math.random(#ids)])
 end
+-- Count the creates acknowledged (201), so the bench can check every one of them is there afterwards.
+created = 0
+threads = {}
+setup = function(thread) table.insert(threads, thread) end
+response = function(status, headers, body)
+  if status == 201 then created = created + 1 end
+end
+done = function(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("created") end
+  io.write(string.format("acknowledged creates: %%d\\n", total))
+end
 """
+ACKNOWLEDGED = re.compile(r"^acknowledged creates: (\d+)$", re.MULTILINE)
 
 
 def seed(database: Path, rows: int) -> list[str]:
@@ -107,8 +122,11 @@ def seed(database: Path, rows: int) -> list[str]:
     return ids
 
 
+LAST_OUTPUT = [""]  # the last scripted wrk run's output, for what its script printed
+
+
 def run_script(url: str, seconds: int, script: Path, headers: dict[str, str]) -> tuple[float, float, int, int]:
-    """A wrk run with a Lua script; (req/s, p99 ms, requests, non-2xx + socket errors)."""
+    """A wrk run with a Lua script; (req/s, p99 ms, requests, non-2xx + socket errors); its output in LAST_OUTPUT."""
     cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT, "--latency", "-s", str(script)]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
@@ -116,6 +134,7 @@ def run_script(url: str, seconds: int, script: Path, headers: dict[str, str]) ->
     if done.returncode != 0:
         raise BenchError(f"wrk exited {done.returncode}: {done.stderr.strip()}")
     result = parse_wrk(done.stdout)
+    LAST_OUTPUT[0] = done.stdout
     return result.requests_per_s, result.p99_ms, result.requests, result.non_2xx + result.socket_errors
 
 
@@ -129,6 +148,20 @@ def scripted(row: Row, url: str, seconds: int, script: Path, headers: dict[str, 
     if failed:
         row.error = f"{failed} answers were not 2xx (or never came)"
     return failed
+
+
+def check_acknowledged(row: Row, base: str, headers: dict[str, str]) -> None:
+    """Every create the mix saw acknowledged is there to be read: its count against the records' own."""
+    found = ACKNOWLEDGED.search(LAST_OUTPUT[0])
+    if found is None:
+        row.error = row.error or "the mix script did not report its acknowledged creates"
+        return
+    acknowledged = int(found.group(1))
+    query = urllib.parse.urlencode({"filter": "title ~ 'mix '", "count": "true", "limit": 1})
+    stored = call_json(base, "GET", f"/api/v1/collections/bench/records?{query}", None, headers)["total"]
+    print(f"mix: {acknowledged} creates acknowledged, {stored} stored", flush=True)
+    if stored != acknowledged:
+        row.error = row.error or f"{acknowledged} creates acknowledged but {stored} stored"
 
 
 def batch_rate(base: str, headers: dict[str, str], rounds: int = 5) -> float:
@@ -211,14 +244,9 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
                 sample = ", ".join(f'"{one}"' for one in random.Random(2).sample(ids, 2000))
                 path = "/api/v1/collections/bench/records"
                 mix_script.write_text(MIX_SCRIPT % (sample, path, path))
-                scripted(
-                    by_name[f"mix 80/20, {args.mix_seconds}s"],
-                    base + "/",
-                    args.mix_seconds,
-                    mix_script,
-                    headers,
-                    proc.pid,
-                )
+                mix_row = by_name[f"mix 80/20, {args.mix_seconds}s"]
+                scripted(mix_row, base + "/", args.mix_seconds, mix_script, headers, proc.pid)
+                check_acknowledged(mix_row, base, headers)
             code = stop(proc)
             if code != 0:
                 raise BenchError(f"backend exited {code} on SIGTERM")
