@@ -47,6 +47,8 @@ from backend.openapi_strict import StrictStructSchemaPlugin
 from backend.rate_limit import handle_rate_limited, rate_limit_config
 from backend.records.batch import BatchService
 from backend.records.data_plane import DataPlane
+from backend.records.demo_routes import DemoController
+from backend.records.demo_run import DemoRun
 from backend.records.routes import RecordController, batch_records
 from backend.records.service import RecordService
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
@@ -138,6 +140,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.data = data
         app.state.catalog, app.state.collections = data.catalog, data.collections
         app.state.records, app.state.batch = data.records, data.batch
+        app.state.demo = DemoRun()
         await app.state.identity.hasher.prepare()
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
@@ -147,6 +150,7 @@ def create_app(settings: Settings) -> Litestar:
         try:
             yield
         finally:
+            await app.state.demo.stop()
             app.state.cache.close()
             app.state.queue.close()
             await db.close()
@@ -168,6 +172,7 @@ def create_app(settings: Settings) -> Litestar:
             batch_records,
             CacheController,
             CollectionController,
+            DemoController,
             api_docs_assets(),
         ],
         # Authentication first, so the rate limit counts per principal; then the guard checks each route's declaration.
