@@ -19,9 +19,12 @@ AnyRequest = Request[Any, Any, Any]
 
 
 class DemoRequest(Struct, forbid_unknown_fields=True):
-    """How much demo data: scale 1 makes 10 400 records (400 sites, 2 000 equipment, 8 000 inspections)."""
+    """How much demo data: scale 1 makes 10 400 records (400 sites, 2 000 equipment, 8 000 inspections).
 
-    scale: Annotated[float, Meta(gt=0, le=1, description="Times the default size, above 0 and at most 1 (the CLI makes more)")] = 1.0
+    More than that is the CLI's (`outpost demo --scale`): over the API a run must stay a minute or so.
+    """
+
+    scale: Annotated[float, Meta(gt=0, le=1, description="Times the default size, above 0 and at most 1")] = 1.0
 
 
 class DemoStatus(Struct):
