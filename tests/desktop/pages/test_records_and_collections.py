@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Console
+from desktop.pages.collections import CollectionsPage
 from desktop.widgets.confirm import destructive_button
 from tests.desktop.test_destructive_actions import admin_client
 from tests.desktop.test_identity_pages import API_TIMEOUT_MS, signed_in_console
@@ -43,6 +44,14 @@ def open_records(qtbot: QtBot, console: Console) -> None:
     with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
         console.window.show_page("Records")
     qtbot.waitUntil(lambda: page.model.rowCount() == ROWS, timeout=API_TIMEOUT_MS)
+
+
+def open_collections(qtbot: QtBot, console: Console) -> CollectionsPage:
+    """Show the Collections page, once its list is in."""
+    page = console.collections
+    with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
+        console.window.show_page("Collections")
+    return page
 
 
 def test_records_open_filter_sort_and_show_the_total(qtbot: QtBot, console: Console) -> None:
@@ -108,9 +117,7 @@ def test_deleting_records_asks_first(qtbot: QtBot, console: Console) -> None:
 
 def test_collections_list_counts_and_refuses_in_plain_words(qtbot: QtBot, console: Console) -> None:
     with seeded(qtbot, console):
-        page = console.collections
-        with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
-            console.window.show_page("Collections")
+        page = open_collections(qtbot, console)
         assert page.select_where("name", "inspections")
         assert page.selected()["record_count"] == ROWS
         editor = page.edit_schema()
@@ -145,9 +152,7 @@ def test_a_conflict_resolved_by_reload_shows_the_other_change(qtbot: QtBot, cons
 def test_open_records_of_the_selected_collection(qtbot: QtBot, console: Console) -> None:
     with seeded(qtbot, console) as client:
         assert client.post("/api/v1/collections", json={"name": "sites", "fields": FIELDS[:1]}).status_code == 201
-        page = console.collections
-        with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
-            console.window.show_page("Collections")
+        page = open_collections(qtbot, console)
         assert not page.records_button.isEnabled()  # nothing selected yet
         assert page.select_where("name", "sites")  # not the first: the Records page would show that one anyway
         with qtbot.waitSignal(console.records.loaded, timeout=API_TIMEOUT_MS):
@@ -160,9 +165,7 @@ def test_open_records_of_the_selected_collection(qtbot: QtBot, console: Console)
 
 def test_the_name_of_an_existing_collection_is_read_only(qtbot: QtBot, console: Console) -> None:
     with seeded(qtbot, console):
-        page = console.collections
-        with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
-            console.window.show_page("Collections")
+        page = open_collections(qtbot, console)
         assert page.select_where("name", "inspections")
         editor = page.edit_schema()
         assert editor is not None
@@ -177,9 +180,7 @@ def test_the_name_of_an_existing_collection_is_read_only(qtbot: QtBot, console: 
 
 def test_demo_data_from_an_empty_instance(qtbot: QtBot, console: Console) -> None:
     signed_in_console(qtbot, console)
-    page = console.collections
-    with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
-        console.window.show_page("Collections")
+    page = open_collections(qtbot, console)
     assert page.model.rowCount() == 0
     assert page.demo_button.isVisible()
     assert "demo data" in page.empty_label.text()
