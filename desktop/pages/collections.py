@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from desktop.api import ApiClient, ApiError
 from desktop.models.rows_model import Column, local_time
@@ -52,8 +52,6 @@ class CollectionsPage(ListPage):
         self.demo_button.setToolTip("Sites, their equipment and inspections, with relations: 10 400 records to explore")
         self.demo_button.hide()  # only on an instance with no collections
         self.demo_button.clicked.connect(self.create_demo)
-        self.records_button = self.header.add_button("Open records")
-        self.records_button.clicked.connect(self.open_selected_records)
         self.edit_button = self.header.add_button("Edit schema…")
         self.delete_button = self.header.add_button("Delete…")
         self.destructive_button = self.delete_button  # Del
@@ -62,6 +60,11 @@ class CollectionsPage(ListPage):
         self.delete_button.clicked.connect(self.delete_collection)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda _index: self.edit_schema())
+        # Under the table, by the count: the header has no room left in a 1024-pixel-wide window.
+        self.records_button = QPushButton("Open records")
+        self.records_button.setToolTip("Show the selected collection's records on the Records page")
+        self.records_button.clicked.connect(self.open_selected_records)
+        self.footer.addWidget(self.records_button)
         self.dialog: SchemaEditor | QMessageBox | None = None
         self.demo_running = False
         self.demo_scale = 1.0  # 10 400 records; tests ask for less
