@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +25,7 @@ from desktop.models import field_values
 from desktop.models.json_decoder import OffThreadJson
 from desktop.models.lazy_table_model import LazyColumn, LazyTableModel
 from desktop.models.row_source import ApiRowSource, Sort
+from desktop.widgets.blit_table import BlitTableView
 from desktop.widgets.confirm import confirm, mark_destructive
 from desktop.widgets.field_delegate import FieldDelegate
 from desktop.widgets.filter_bar import FilterBar
@@ -88,7 +88,7 @@ class RecordsPage(QWidget):
         self.filter_bar = FilterBar()
         self.search = self.filter_bar.edit  # Ctrl+F
         self.model = LazyTableModel()
-        self.table = QTableView()
+        self.table = BlitTableView()  # a big table scrolls by moving pixels, not repainting every cell
         self.table.setObjectName("recordsTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -66,6 +66,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rows", type=int, default=ROWS)
     parser.add_argument("--frames", type=int, default=1500, help="scroll steps while the stall probe runs")
     parser.add_argument("--backend", action="store_true", help="a real outpost serve instead of synthetic rows")
+    parser.add_argument("--repaint-all", action="store_true", help="a plain QTableView (repaints whole on scroll)")
     parser.add_argument("--data-dir", type=Path, help="with --backend: reuse (or seed once) this data dir")
     args = parser.parse_args(argv)
     with ExitStack() as stack:
@@ -81,10 +82,11 @@ def _run(args: argparse.Namespace, stack: ExitStack) -> int:
     from desktop.app import application
     from desktop.models.json_decoder import OffThreadJson
     from desktop.models.lazy_table_model import LazyColumn, LazyTableModel
+    from desktop.widgets.blit_table import BlitTableView
     from tests.desktop.models.synthetic_source import SyntheticSource
 
     application()
-    view = QTableView()
+    view = BlitTableView() if not args.repaint_all else QTableView()
     view.setAlternatingRowColors(True)  # set up as the Records page sets its table
     view.verticalHeader().hide()
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
