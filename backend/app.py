@@ -47,6 +47,8 @@ from backend.observability.request_id import RequestContextMiddleware
 from backend.openapi_strict import StrictStructSchemaPlugin
 from backend.rate_limit import handle_rate_limited, rate_limit_config
 from backend.records.data_plane import DataPlane
+from backend.records.demo_routes import DemoController
+from backend.records.demo_run import DemoRun
 from backend.records.routes import RecordController, batch_records
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
@@ -134,6 +136,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.data = data
         app.state.catalog, app.state.collections = data.catalog, data.collections
         app.state.records, app.state.batch = data.records, data.batch
+        app.state.demo = DemoRun()
         await app.state.identity.hasher.prepare()
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
@@ -143,6 +146,7 @@ def create_app(settings: Settings) -> Litestar:
         try:
             yield
         finally:
+            await app.state.demo.stop()
             ACCESS_LOG.flush()
             app.state.cache.close()
             app.state.queue.close()
@@ -165,6 +169,7 @@ def create_app(settings: Settings) -> Litestar:
             batch_records,
             CacheController,
             CollectionController,
+            DemoController,
             api_docs_assets(),
         ],
         # Authentication first, so the rate limit counts per principal; then the guard checks each route's declaration.

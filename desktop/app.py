@@ -108,10 +108,20 @@ def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
     host.connected.connect(lambda _url: sign_in.start())
     host.state_changed.connect(pages["dashboard"].backend_state)
     window.password_button.clicked.connect(sign_in.change_password)
+    pages["collections"].open_records.connect(lambda name: open_records(window, pages["records"], name))
     for page in pages.values():
         api.signed_in.connect(lambda _email, page=page: page.start())
         api.signed_out.connect(lambda _reason, page=page: page.stop())
     return Console(api, host, pages, window, sign_in)
+
+
+def open_records(window: MainWindow, records: RecordsPage, name: str) -> None:
+    """Switch to the Records page on the collection called name."""
+    records.open_collection(name)
+    if window.current_page() is records:
+        records.refresh()
+    else:
+        window.show_page(records.title)  # showing a page loads it
 
 
 def quiet_offscreen_warnings(_kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:

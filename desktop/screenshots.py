@@ -94,6 +94,10 @@ def take_screenshots(out_dir: Path, sizes: tuple[tuple[int, int], ...] = SIZES) 
             first.set_value("password", ADMIN[2])
             first.set_value("confirm", ADMIN[2])
             wait_for(console.dashboard.refreshed, start=first.submit_button.click)
+            console.window.resize(*sizes[0])
+            console.window.show_page(console.collections.title)  # an empty instance offers demo data
+            wait_for(console.collections.loaded, start=console.collections.refresh)
+            shoot(console.window, "collections-empty")
             _seed(console.api)
             console.window.notice.hide()  # the seeding's last "Key revoked" would sit over every page
             for width, height in sizes:

@@ -135,13 +135,7 @@ async def demo(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
     scale = args.get("scale", 1.0)
     if not isinstance(scale, int | float) or not 0 < scale <= 100:
         raise ValidationFailed("scale must be a number above 0 and at most 100.")
-    base = DemoSize()
-    size = DemoSize(
-        sites=max(1, round(base.sites * scale)),
-        equipment=max(1, round(base.equipment * scale)),
-        inspections=max(1, round(base.inspections * scale)),
-    )
-    return await load_demo(ctx.data, _actor(args), size)
+    return await load_demo(ctx.data, _actor(args), DemoSize.scaled(scale))
 
 
 COMMANDS: dict[str, Command] = {

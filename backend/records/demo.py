@@ -16,13 +16,18 @@ from backend.records.demo_data import COLLECTIONS, DemoSize, Related, rows
 CHUNK = 500  # records per transaction: the writer is shared, so others get their turn between chunks
 
 
-async def load_demo(data: DataPlane, actor: Actor, size: DemoSize | None = None) -> dict[str, Any]:
-    """Make the demo collections and fill them; refused (409) when any of them exists already."""
-    size = size or DemoSize()
+def refuse_if_there(data: DataPlane) -> None:
+    """Conflict (409) when any of the demo collections exists already."""
     names = [body["name"] for body in COLLECTIONS]
     taken = [name for name in names if data.catalog.cached(name) is not None]
     if taken:
         raise Conflict(f"The demo data is there already (or collections of its names: {', '.join(taken)}).")
+
+
+async def load_demo(data: DataPlane, actor: Actor, size: DemoSize | None = None) -> dict[str, Any]:
+    """Make the demo collections and fill them; refused (409) when any of them exists already."""
+    size = size or DemoSize()
+    refuse_if_there(data)
     started = time.monotonic()
     ids: dict[str, list[str]] = {}
     counts: dict[str, int] = {}

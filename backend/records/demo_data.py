@@ -99,6 +99,16 @@ class DemoSize:
         """Rows of collection."""
         return int(getattr(self, collection))
 
+    @classmethod
+    def scaled(cls, scale: float) -> DemoSize:
+        """The default size times scale (at least one row of each)."""
+        base = cls()
+        return cls(
+            sites=max(1, round(base.sites * scale)),
+            equipment=max(1, round(base.equipment * scale)),
+            inspections=max(1, round(base.inspections * scale)),
+        )
+
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")

@@ -24,6 +24,11 @@ MAX_BLOCKS = 40  # 8 000 rows held at most, whatever the table's size
 RECENT_BLOCKS = 3  # the blocks of the last paint: a view shows a few dozen rows, so at most two or three blocks
 PREFETCH = 1  # blocks fetched beyond each side of the view, so a slow scroll finds rows already there
 DEBOUNCE_MS = 30  # fetch once a scroll pauses, not for every block it sweeps past
+# Roles as plain ints: data() compares them a thousand times a frame, and an int compares fastest.
+Role = Qt.ItemDataRole
+DISPLAY, EDIT, TOOLTIP = int(Role.DisplayRole), int(Role.EditRole), int(Role.ToolTipRole)
+FOREGROUND, BACKGROUND = int(Role.ForegroundRole), int(Role.BackgroundRole)
+ANSWERED_ROLES = frozenset((DISPLAY, EDIT, TOOLTIP, FOREGROUND, BACKGROUND))
 
 
 def plain_text(value: Any) -> str:
@@ -61,10 +66,11 @@ class LazyTableModel(QAbstractTableModel):
     Blocks are asked for by data() (so only what a view paints is fetched), after a short debounce; a
     block follows its predecessor's next_cursor when known, jumps by offset otherwise, and one near the
     end is fetched with the sort reversed, so the last page is one request. A reload (sort, filter,
-    F5) bumps a generation: replies to an older one are dropped.
+    F5) bumps a generation: replies to an older one are dropped. The total comes by its own count request
+    beside the first block's: the first rows show before a slow count of a big table is in.
     """
 
-    loaded = Signal()  # the first block of a (re)load arrived: the total is known
+    loaded = Signal()  # a (re)load has its total and its first block
     failed = Signal(object)  # ApiError of a fetch of the current generation
     block_arrived = Signal(int)
     edit_requested = Signal(int, str, object)  # row, column key, new value: the page sends it
@@ -98,8 +104,12 @@ class LazyTableModel(QAbstractTableModel):
         self._backward: dict[int, str] = {}  # block -> cursor that starts its reversed fetch (from its last row)
         self._asked: OrderedDict[int, None] = OrderedDict()  # blocks painted since the last fetch, latest last
         self._chained: dict[int, int] = {}  # block -> the pending block whose reply brings its cursor
-        self._counting = False  # the next fetch carries count=true
+        self._counted = False  # the total of this generation is known (not just the first block's length)
+        self._announced = False  # loaded was emitted for this generation
+        self._reported = False  # failed was emitted for this generation (the count and a block fail alike)
         self._cell_errors: dict[tuple[str, str], str] = {}  # (record id, column key) -> message
+        self._placeholder_color = QColor(PLACEHOLDER_COLOR)  # made once, not per painted cell
+        self._error_background = QColor(ERROR_BACKGROUND)
         self._timer = QTimer(self, singleShot=True, interval=debounce_ms)
         self._timer.timeout.connect(self._fetch_wanted)
 
@@ -134,15 +144,19 @@ class LazyTableModel(QAbstractTableModel):
         self._forget()
         if self.source is None:
             return
-        self._counting = True
+        # Counting a million rows costs the server far more than a page: the count goes alone, beside the
+        # first block, so the first rows show as soon as they come and the scrollbar grows when the total does.
         if self.total is None:
-            self._request(0)  # nothing is painted before the total is known: the first block brings it
+            self._request(0)
+            self._request_count()
             return
+        self._request_count()
         self.dataChanged.emit(self.index(0, 0), self.index(max(self.rowCount() - 1, 0), max(self.columnCount() - 1, 0)))
         self._want(0)
 
     def _forget(self) -> None:
         self.generation += 1
+        self._counted = self._announced = self._reported = False
         self._blocks.clear()
         self._pending.clear()
         self._forward.clear()
@@ -174,29 +188,31 @@ class LazyTableModel(QAbstractTableModel):
         """How many rows are held now."""
         return sum(len(block) for block in self._blocks.values())
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+    def data(self, index: Index, role: int = DISPLAY) -> Any:
+        # A view asks for seven roles per painted cell (a thousand calls a frame): the roles this model
+        # never answers leave first, and nothing below builds more than the one value asked for.
+        if role not in ANSWERED_ROLES or not index.isValid():
             return None
-        record = self.row(index.row())
-        if record is None:
-            if role == Qt.ItemDataRole.DisplayRole:
-                self._want(index.row() // self.block_size)
+        row = index.row()
+        block = self._blocks.get(row // self.block_size)
+        offset = row % self.block_size
+        if block is None or offset >= len(block):
+            if role == DISPLAY:
+                self._want(row // self.block_size)
                 return PLACEHOLDER
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return QColor(PLACEHOLDER_COLOR)
+            return self._placeholder_color if role == FOREGROUND else None
+        if role == FOREGROUND or (role == BACKGROUND and not self._cell_errors):
             return None
+        record = block[offset]
         column = self.columns[index.column()]
-        value = record.get(column.key)
-        error = self._cell_errors.get((str(record.get("id")), column.key))
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(value)
-        if role == Qt.ItemDataRole.EditRole:
-            return value
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return error or column.text(value)
-        if role == Qt.ItemDataRole.BackgroundRole and error:
-            return QColor(ERROR_BACKGROUND)
-        return None
+        if role == DISPLAY:
+            return column.text(record.get(column.key))
+        if role == EDIT:
+            return record.get(column.key)
+        error = self._cell_errors.get((str(record.get("id")), column.key)) if self._cell_errors else None
+        if role == TOOLTIP:
+            return error or column.text(record.get(column.key))
+        return self._error_background if error else None  # BACKGROUND
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
@@ -294,7 +310,7 @@ class LazyTableModel(QAbstractTableModel):
 
     def _plan(self, block: int) -> _Plan:
         start = block * self.block_size
-        sort, filter, count = self.sort_keys, self.filter, self._counting
+        sort, filter, count = self.sort_keys, self.filter, False
         if self.total is None:
             return _Plan(FetchRequest(sort_param(sort), filter, 0, None, self.block_size, count), False)
         end = min(start + self.block_size, self.total)
@@ -312,7 +328,6 @@ class LazyTableModel(QAbstractTableModel):
     def _request(self, block: int) -> None:
         assert self.source is not None
         plan = self._plan(block)
-        self._counting = False
         self._pending.add(block)
         self.requests.append(plan.request)
         generation = self.generation
@@ -326,11 +341,12 @@ class LazyTableModel(QAbstractTableModel):
         if page is None:
             for waiting in [w for w, on in self._chained.items() if on == block]:
                 del self._chained[waiting]  # asked for again by the next paint, by offset
-            self.failed.emit(error or ApiError(0, "The rows could not be loaded."))
+            self._report(error or ApiError(0, "The rows could not be loaded."))
             return
-        first = self.total is None or not self._blocks
-        if page.total is not None:
-            self._set_total(page.total)
+        if self.total is None:
+            # Rows to show before the count is in; when the first block is all there is, it is the count.
+            self._counted = self._counted or (block == 0 and not page.next_cursor and not plan.reversed)
+            self._set_total(len(page.items))
         items = list(reversed(page.items)) if plan.reversed else page.items
         self._blocks[block] = items
         self._blocks.move_to_end(block)
@@ -348,12 +364,42 @@ class LazyTableModel(QAbstractTableModel):
             if waiting not in self._blocks and waiting not in self._pending:
                 self._request(waiting)
         self.block_arrived.emit(block)
-        if first:
+        self._announce()
+
+    def _request_count(self) -> None:
+        assert self.source is not None
+        request = FetchRequest(sort_param(self.sort_keys), self.filter, 0, None, 1, count=True)
+        self.requests.append(request)
+        generation = self.generation
+        self.source.fetch(request, lambda page, error: self._count_arrived(generation, page, error))
+
+    def _count_arrived(self, generation: int, page: Page | None, error: ApiError | None) -> None:
+        if generation != self.generation:
+            self.stale_replies += 1
+            return
+        if page is None or page.total is None:
+            self._report(error or ApiError(0, "The rows could not be counted."))
+            return
+        self._counted = True
+        self._set_total(page.total)
+        self._announce()
+
+    def _announce(self) -> None:
+        """Emit loaded once a (re)load has both its total and a block."""
+        if self._counted and self._blocks and not self._announced:
+            self._announced = True
             self.loaded.emit()
+
+    def _report(self, error: ApiError) -> None:
+        """Emit failed (once before loaded: a bad filter fails the count and the first block alike)."""
+        if self._announced or not self._reported:
+            self._reported = True
+            self.failed.emit(error)
 
     def _set_total(self, total: int) -> None:
         old = self.total or 0
-        if self.total is not None and total == old:
+        if total == old:
+            self.total = total
             return
         if total > old:
             self.beginInsertRows(QModelIndex(), old, total - 1)

@@ -175,11 +175,15 @@ class ListPage(QWidget):
         count = self.model.rowCount()
         singular, plural = self.nouns
         self.count_label.setText(f"{count} {singular if count == 1 else plural}")
-        search = self.search_box()
-        query = search.text().strip() if search is not None else ""
+        query = self.search_text()
         self.empty_label.setText(f"No {plural} match “{query}”" if query else f"No {plural} yet")
         self.table_or_empty.setCurrentWidget(self.table if count else self.empty_label)
         self.fit_columns()
+
+    def search_text(self) -> str:
+        """What the search box holds, trimmed."""
+        search = self.search_box()
+        return search.text().strip() if search is not None else ""
 
     def fit_columns(self) -> None:
         """Columns sized to their contents within the table's width."""

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +25,7 @@ from desktop.models import field_values
 from desktop.models.json_decoder import OffThreadJson
 from desktop.models.lazy_table_model import LazyColumn, LazyTableModel
 from desktop.models.row_source import ApiRowSource, Sort
+from desktop.widgets.blit_table import BlitTableView
 from desktop.widgets.confirm import confirm, mark_destructive
 from desktop.widgets.field_delegate import FieldDelegate
 from desktop.widgets.filter_bar import FilterBar
@@ -74,6 +74,7 @@ class RecordsPage(QWidget):
         self.decoder = OffThreadJson(parent=self)
         self.collections: list[dict[str, Any]] = []
         self.collection: dict[str, Any] | None = None
+        self.wanted: str | None = None  # a collection another page asked to open
         self.dialog: QWidget | None = None
         self.header = PageHeader(self.title, self.subtitle)
         self.refresh_button = self.header.add_button("Refresh")
@@ -87,7 +88,7 @@ class RecordsPage(QWidget):
         self.filter_bar = FilterBar()
         self.search = self.filter_bar.edit  # Ctrl+F
         self.model = LazyTableModel()
-        self.table = QTableView()
+        self.table = BlitTableView()  # a big table scrolls by moving pixels, not repainting every cell
         self.table.setObjectName("recordsTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -165,10 +166,15 @@ class RecordsPage(QWidget):
         """The collections again, then the chosen one's rows (the view keeps its place)."""
         self.api.get_every_page("/api/v1/collections", self._collections_loaded, self._collections_failed)
 
+    def open_collection(self, name: str) -> None:
+        """Show this collection's records at the next load (the page loads when it is shown)."""
+        self.wanted = name
+
     def _collections_loaded(self, data: dict[str, Any]) -> None:
         self.header.clear_error()
         self.collections = list(data.get("items") or [])
-        chosen = self.collection["name"] if self.collection else None
+        chosen = self.wanted or (self.collection["name"] if self.collection else None)
+        self.wanted = None
         self.picker.clear()
         for collection in self.collections:
             self.picker.addItem(collection["name"], collection["name"])

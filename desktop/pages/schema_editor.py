@@ -114,6 +114,10 @@ class SchemaEditor(QDialog):
         self.name = QLineEdit((collection or {}).get("name", ""))
         self.name.setObjectName("field_name")
         self.name.setReadOnly(not self.creating)
+        if not self.creating:
+            # The name is in the table, in permissions and key scopes, in relations and in the change log.
+            self.name.setToolTip("Collections cannot be renamed: create a new collection instead.")
+            self.name.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Tab goes to what can be changed
         self.description = QLineEdit((collection or {}).get("description", ""))
         self.description.setObjectName("field_description")
         self.table = QTableWidget(0, 2 + len(FLAGS))

@@ -27,7 +27,7 @@ class FilterBar(QWidget):
 
     applied = Signal(str)
 
-    def __init__(self, placeholder: str = 'e.g. site = "North" && visits > 3', parent: QWidget | None = None) -> None:
+    def __init__(self, placeholder: str = 'e.g. status = "open" && score > 50', parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.edit = QLineEdit()
         self.edit.setObjectName("filter")

@@ -158,6 +158,7 @@ CONFIG: dict[str, object] = {
             why="as for POST, and a field id must be one of the collection's fields",
         ),
         refuses("/api/v1/batch", "POST", "400", "412", "422", why=BATCH),
+        refuses("/api/v1/demo", "POST", "409", why="one demo run at a time, and none once its collections exist"),
         refuses("/api/v1/collections/{name}/records", "GET", "400", "422", why=CURSOR + "; " + LIST),
         refuses("/api/v1/collections/{name}/records", "POST", "422", why=RECORD),
         refuses("/api/v1/collections/{name}/records/{record_id}", "GET", "422", why="expand names relation fields"),

@@ -38,7 +38,7 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
     }
     sized = {f"{page}-{size}" for page in pages for size in ("1024x640", "1440x900")}
     shots = {p.stem for p in out.glob("*.png")}
-    assert shots == sized | {f"dialog-{name}" for name in dialogs} | {"dashboard-backend-stopped"}
+    assert shots == sized | {f"dialog-{name}" for name in dialogs} | {"dashboard-backend-stopped", "collections-empty"}
     stopped = QImage(str(out / "dashboard-backend-stopped.png"))
     assert (stopped.width(), stopped.height()) == (1024, 640)
     image = QImage(str(out / "dashboard-1024x640.png"))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QApplication, QTableView
 from pytestqt.qtbot import QtBot
 
 from desktop.app import application
 from desktop.models import field_values
+from desktop.models.lazy_table_model import LazyColumn, LazyTableModel
 from desktop.pages.schema_editor import SchemaEditor, change_words, new_field, violation_words
+from desktop.widgets.blit_table import BlitTableView
 from desktop.widgets.filter_bar import FilterBar, marked_excerpt
 
 
@@ -79,3 +83,41 @@ def test_the_schema_editor_adds_reorders_and_renames_fields(qtbot: QtBot) -> Non
     assert fields[1]["id"] == "fabcdefghij"
     assert fields[1]["required"] is True
     assert "name" not in sent[0]  # an existing collection is not renamed
+
+
+def test_the_blit_table_looks_like_a_plain_one_and_repaints_only_what_a_scroll_uncovers(qtbot: QtBot) -> None:
+    application()
+    model = LazyTableModel()
+    model.columns = [LazyColumn("n", "N")]
+    model.total = 200
+    model._blocks[0] = [{"n": n} for n in range(200)]  # a loaded block, without a source
+    views = []
+    for kind in (QTableView, BlitTableView):
+        view = kind()
+        view.setAlternatingRowColors(True)
+        view.resize(300, 300)
+        view.setModel(model)
+        qtbot.addWidget(view)
+        view.show()
+        qtbot.waitExposed(view)
+        views.append(view)
+    plain, blit = (view.grab().toImage() for view in views)
+    assert plain == blit  # the same pixels, the area past the last column too
+
+    painted: list[int] = []
+
+    class Spy(QObject):
+        def eventFilter(self, _watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Type.Paint:
+                painted.append(event.rect().height())
+            return False
+
+    spy = Spy()
+    views[1].viewport().installEventFilter(spy)
+    views[1].doItemsLayout()  # the layout Qt had scheduled, done now: it would repaint everything
+    QApplication.processEvents()  # and the updates that were pending, painted whole
+    painted.clear()
+    views[1].verticalScrollBar().setValue(1)  # one row down
+    qtbot.waitUntil(lambda: bool(painted), timeout=5_000)
+    assert views[1].viewport().testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+    assert max(painted) < views[1].viewport().height() // 2  # the uncovered strip, not every row

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Console
+from desktop.pages.collections import CollectionsPage
 from desktop.widgets.confirm import destructive_button
 from tests.desktop.test_destructive_actions import admin_client
 from tests.desktop.test_identity_pages import API_TIMEOUT_MS, signed_in_console
@@ -43,6 +44,14 @@ def open_records(qtbot: QtBot, console: Console) -> None:
     with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
         console.window.show_page("Records")
     qtbot.waitUntil(lambda: page.model.rowCount() == ROWS, timeout=API_TIMEOUT_MS)
+
+
+def open_collections(qtbot: QtBot, console: Console) -> CollectionsPage:
+    """Show the Collections page, once its list is in."""
+    page = console.collections
+    with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
+        console.window.show_page("Collections")
+    return page
 
 
 def test_records_open_filter_sort_and_show_the_total(qtbot: QtBot, console: Console) -> None:
@@ -108,9 +117,7 @@ def test_deleting_records_asks_first(qtbot: QtBot, console: Console) -> None:
 
 def test_collections_list_counts_and_refuses_in_plain_words(qtbot: QtBot, console: Console) -> None:
     with seeded(qtbot, console):
-        page = console.collections
-        with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
-            console.window.show_page("Collections")
+        page = open_collections(qtbot, console)
         assert page.select_where("name", "inspections")
         assert page.selected()["record_count"] == ROWS
         editor = page.edit_schema()
@@ -140,3 +147,48 @@ def test_a_conflict_resolved_by_reload_shows_the_other_change(qtbot: QtBot, cons
         reload.click()
         qtbot.waitUntil(lambda: page.model.row(0)["note"] == "changed elsewhere", timeout=API_TIMEOUT_MS)
         assert client.get(path).json()["note"] == "changed elsewhere"
+
+
+def test_open_records_of_the_selected_collection(qtbot: QtBot, console: Console) -> None:
+    with seeded(qtbot, console) as client:
+        assert client.post("/api/v1/collections", json={"name": "sites", "fields": FIELDS[:1]}).status_code == 201
+        page = open_collections(qtbot, console)
+        assert not page.records_button.isEnabled()  # nothing selected yet
+        assert page.select_where("name", "sites")  # not the first: the Records page would show that one anyway
+        with qtbot.waitSignal(console.records.loaded, timeout=API_TIMEOUT_MS):
+            page.records_button.click()
+        assert console.window.current_page() is console.records
+        assert console.records.collection is not None
+        assert console.records.collection["name"] == "sites"
+        assert console.records.picker.currentText() == "sites"
+
+
+def test_the_name_of_an_existing_collection_is_read_only(qtbot: QtBot, console: Console) -> None:
+    with seeded(qtbot, console):
+        page = open_collections(qtbot, console)
+        assert page.select_where("name", "inspections")
+        editor = page.edit_schema()
+        assert editor is not None
+        assert editor.name.isReadOnly()
+        assert "cannot be renamed" in editor.name.toolTip()
+        editor.reject()
+        creating = page.new_collection()
+        assert not creating.name.isReadOnly()
+        creating.reject()
+        assert console.records.filter_bar.edit.placeholderText() == 'e.g. status = "open" && score > 50'
+
+
+def test_demo_data_from_an_empty_instance(qtbot: QtBot, console: Console) -> None:
+    signed_in_console(qtbot, console)
+    page = open_collections(qtbot, console)
+    assert page.model.rowCount() == 0
+    assert page.demo_button.isVisible()
+    assert "demo data" in page.empty_label.text()
+    page.demo_scale = 0.01  # 104 records, not 10 400
+    page.demo_button.click()
+    assert not page.demo_button.isEnabled()  # busy until the run ends
+    assert page.demo_button.text() == "Creating demo data…"
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3 and not page.demo_running, timeout=60_000)
+    assert not page.demo_button.isVisible()
+    assert page.select_where("name", "inspections")
+    assert page.selected()["record_count"] == 80
