@@ -160,7 +160,9 @@ def check_acknowledged(row: Row, base: str, headers: dict[str, str]) -> None:
     query = urllib.parse.urlencode({"filter": "title ~ 'mix '", "count": "true", "limit": 1})
     stored = call_json(base, "GET", f"/api/v1/collections/bench/records?{query}", None, headers)["total"]
     print(f"mix: {acknowledged} creates acknowledged, {stored} stored", flush=True)
-    if stored != acknowledged:
+    # wrk stops at its deadline without reading the answers then in flight: up to one create per
+    # connection may be stored unacknowledged. An acknowledged one missing is a lost write.
+    if not acknowledged <= stored <= acknowledged + CONNECTIONS:
         row.error = row.error or f"{acknowledged} creates acknowledged but {stored} stored"
 
 
