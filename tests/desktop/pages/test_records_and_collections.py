@@ -44,6 +44,9 @@ def open_records(qtbot: QtBot, console: Console) -> None:
     with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
         console.window.show_page("Records")
     qtbot.waitUntil(lambda: page.model.rowCount() == ROWS, timeout=API_TIMEOUT_MS)
+    # The total (its own count request) can land before the first rows, and a load begun before the
+    # seeding can still announce itself: the label says the total once the rows it counts are in.
+    qtbot.waitUntil(lambda: page.count_label.text().startswith(f"{ROWS} records"), timeout=API_TIMEOUT_MS)
 
 
 def open_collections(qtbot: QtBot, console: Console) -> CollectionsPage:
