@@ -60,6 +60,32 @@ def render_console_line(_logger: object, _method_name: str, event_dict: dict[str
     return line
 
 
+ACCEPT_OUT_OF_RESOURCES = "socket.accept() out of system resource"
+
+
+class AcceptLimitFilter(logging.Filter):
+    """asyncio's report of a refused accept (the open file limit reached) as one plain warning, not a traceback.
+
+    Under a burst of connections past the cap, accepted sockets waiting to be turned away can reach the
+    limit for a moment; asyncio then pauses accepting for a second and tries again. That is overload
+    handled, not a fault: it earns one line, not an ERROR with a traceback per refused accept.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite asyncio's accept report in place; let every other record through unchanged."""
+        if isinstance(record.msg, str) and record.msg.startswith(ACCEPT_OUT_OF_RESOURCES):
+            reason = record.exc_info[1] if record.exc_info else None
+            errno_name = getattr(reason, "errno", None)
+            record.msg = (
+                "new connections wait a moment: the open file limit is reached (errno %s); accepting again in 1 s"
+            )
+            record.args = (errno_name,)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class OwnerOnlyRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log file created owner-only, whatever the umask (rotated files are renames of it)."""
 
@@ -121,6 +147,9 @@ def configure_logging(level: str = "INFO", log_dir: Path | None = None, drivers_
     drivers = max(logging.getLevelNamesMapping()[level], logging.getLevelNamesMapping()[drivers_level])
     for name in DRIVER_LOGGERS:
         logging.getLogger(name).setLevel(drivers)
+    asyncio_logger = logging.getLogger("asyncio")
+    if not any(isinstance(existing, AcceptLimitFilter) for existing in asyncio_logger.filters):
+        asyncio_logger.addFilter(AcceptLimitFilter())
     # uvicorn configures its own handlers unless told not to; we pass log_config=None and
     # let its records propagate here. Its access log is replaced by ours.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
