@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
@@ -126,6 +129,28 @@ def test_nesting_within_the_limit_is_judged_as_usual(signed_in: TestClient[Lites
 )
 def test_nesting_depth_ignores_brackets_in_strings(text: bytes, depth: int) -> None:
     assert json_nesting_depth(text) == depth
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+# Strings full of brackets, quotes and backslashes: with and without a backslash, the count takes another path.
+_TRICKY_TEXT = st.text(alphabet='[]{}"\\ab', max_size=8)
+_JSON_VALUES = st.recursive(
+    st.none() | st.integers() | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY_TEXT, inner, max_size=3),
+    max_leaves=20,
+)
+
+
+@given(_JSON_VALUES)
+def test_nesting_depth_is_the_depth_of_the_decoded_value(value: Any) -> None:
+    assert json_nesting_depth(json.dumps(value, ensure_ascii=False).encode()) == _depth(value)
 
 
 def test_body_over_the_route_limit_is_413_on_every_body_route(signed_in: TestClient[Litestar]) -> None:
