@@ -18,7 +18,7 @@ from litestar.types import ASGIApp
 
 from backend import __version__
 from backend.api_docs import api_docs_assets, api_docs_page
-from backend.auth.access import authorize
+from backend.auth.access import AuthorizeMiddleware
 from backend.auth.identity import Identity
 from backend.auth.middleware import jwt_auth, security_components
 from backend.auth.routes.api_key_routes import ApiKeyController
@@ -172,10 +172,9 @@ def create_app(settings: Settings) -> Litestar:
             DemoController,
             api_docs_assets(),
         ],
-        # Authentication first, so the rate limit counts per principal; then the guard checks each route's declaration.
-        middleware=[auth.middleware, rate_limit.middleware],
+        # Authentication first, so the rate limit counts per principal; then each route's declared permission.
+        middleware=[auth.middleware, rate_limit.middleware, AuthorizeMiddleware],
         plugins=[StrictStructSchemaPlugin()],
-        guards=[authorize],
         lifespan=[open_stores],
         state=state,
         dependencies=_dependencies(state),
