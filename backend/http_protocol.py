@@ -143,6 +143,10 @@ class OutpostHttpProtocol(HttpToolsProtocol):
         self._last_read = self.loop.time()
         heads_before = self._heads_completed
         super().data_received(data)
+        if self._message_begun and self._deadline is None and not (self._lingering or self.transport.is_closing()):
+            # A request left half read: its head or body gets its deadline now. One read usually holds a
+            # whole request, which then costs no timer at all (two timers a request were a tenth of /health).
+            self._arm(self.limits.head_timeout_s if self._in_head else self.limits.body_idle_timeout_s)
         if self._heads_completed != heads_before:
             return  # a head ended in this read; what follows it is counted by its own callbacks and reads
         # A head spread over many reads is counted here: httptools keeps a partial header in memory unbounded.
@@ -157,8 +161,7 @@ class OutpostHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._message_begun, self._in_head, self._head_bytes, self._header_bytes = True, True, 0, 0
-        if self._deadline is None:  # a later request on a kept-alive connection: its head has a deadline too
-            self._arm(self.limits.head_timeout_s)
+        # A later request on a kept-alive connection: its head's deadline is armed after this read, if needed.
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -178,8 +181,7 @@ class OutpostHttpProtocol(HttpToolsProtocol):
         self._heads_completed += 1
         self._disarm()
         super().on_headers_complete()
-        self._reading_body = True
-        self._arm(self.limits.body_idle_timeout_s)
+        self._reading_body = True  # the body's deadline is armed after this read, if the body is not all here
 
     def on_message_complete(self) -> None:
         super().on_message_complete()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,18 +72,51 @@ def _event(
         "request_id": request_id,
         "logger": LOGGER_NAME,
         "level": "info",
-        "timestamp": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "timestamp": _timestamp(at),
     }
 
 
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
+def _timestamp(at: float) -> str:
+    """at as structlog's ISO UTC timestamp; the date and time are formatted once a second, not once a line."""
+    whole = int(at)
+    if _second[0] != whole:
+        _second[:] = [whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{int((at - whole) * 1_000_000):06d}Z"
+
+
+def access_console_line(event: dict[str, Any]) -> str:
+    """An access line as render_console_line (observability/logging.py) writes it, its fields known in advance."""
+    return (
+        f"{event['timestamp']} [info     ] request                        [{LOGGER_NAME}] client={event['client']}"
+        f" duration_ms={event['duration_ms']!r} method={event['method']} path={event['path']}"
+        f" request_id={event['request_id']} status={event['status']!r}"
+    )
+
+
+access_json_line: Callable[[dict[str, Any]], str] = json.JSONEncoder().encode  # one encoder, not one per line
+
+
 class BatchFormatter(structlog.stdlib.ProcessorFormatter):
-    """structlog's formatter, which also renders an access batch: each line with this formatter's processors."""
+    """structlog's formatter, which also renders an access batch: each line with this formatter's processors.
+
+    access_line, if given, renders an access line straight away: the same text as the processors
+    would make (a test holds them to it) at a fraction of their cost, which was paid on every request.
+    """
+
+    def __init__(self, *args: Any, access_line: Callable[[dict[str, Any]], str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.access_line = access_line
 
     def format(self, record: logging.LogRecord) -> str:
         """The record's line, or a batch's lines joined by newlines."""
         events = getattr(record, BATCH, None)
         if events is None:
             return super().format(record)
+        if self.access_line is not None:
+            return "\n".join(map(self.access_line, events))
         lines = []
         for event in events:
             rendered: Any = {**event, "_record": record, "_from_structlog": True}

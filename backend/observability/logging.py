@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 
-from backend.observability.access_log import BatchFormatter
+from backend.observability.access_log import BatchFormatter, access_console_line, access_json_line
 from backend.observability.redaction import redact_secrets
 
 LOG_FILE = "outpost.log"
@@ -118,6 +118,7 @@ def configure_logging(level: str = "INFO", log_dir: Path | None = None, drivers_
         BatchFormatter(
             foreign_pre_chain=_FOREIGN,
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, render_console_line],
+            access_line=access_console_line,
         )
     )
     handlers.append(console)
@@ -133,6 +134,7 @@ def configure_logging(level: str = "INFO", log_dir: Path | None = None, drivers_
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.JSONRenderer(),
                 ],
+                access_line=access_json_line,
             )
         )
         handlers.append(file_handler)

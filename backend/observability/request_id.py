@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
-import uuid
 from contextvars import ContextVar
 
 import structlog
@@ -30,7 +30,7 @@ def _incoming_id(scope: Scope) -> str:
             if _VALID.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)  # as random as a UUID4, at a fraction of its cost
 
 
 class RequestContextMiddleware:

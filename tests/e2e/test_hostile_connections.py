@@ -159,6 +159,44 @@ def test_idle_and_half_sent_connections_are_closed_and_health_answers_meanwhile(
     assert health_answers(backend)
 
 
+def _read_one_reply(sock: socket.socket) -> bytes:
+    """One whole reply (head and Content-Length body) from a kept-alive connection."""
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        reply += sock.recv(65536)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    length = int(
+        next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_a_kept_alive_connection_whose_next_request_stalls_is_closed(backend: BackendProcess) -> None:
+    """The deadlines hold for the second request of a connection too, head and body."""
+    with ExitStack() as stack:
+        sockets = Sockets(backend, stack)
+        sockets.connect(20)
+        for index, sock in enumerate(sockets.open):
+            sock.setblocking(True)
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert _read_one_reply(sock).startswith(b"HTTP/1.1 200")
+            if index % 2:
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")  # a head never ended
+            else:
+                sock.sendall(
+                    b"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    b'Content-Length: 100\r\n\r\n{"email": '  # a body never finished
+                )
+            sock.setblocking(False)
+        assert health_answers(backend)
+        assert not sockets.closed_by_server()  # nothing is closed at once: clients get their few seconds
+        assert wait_until(sockets.closed_by_server, timeout_s=CLOSE_BOUND_S), f"{len(sockets.open)}/20 still open"
+    timed_out = [reply for reply in sockets.replies.values() if reply.startswith(b"HTTP/1.1 408")]
+    assert len(timed_out) == 10  # each half-sent head is told why; a stalled body's connection just ends
+
+
 def test_more_connections_than_open_files_leave_health_answering(tmp_path: Path) -> None:
     pytest.importorskip("resource", reason="sets the server's open file limit (POSIX)")
     backend = BackendProcess(tmp_path / "data", program=low_file_limit_program(512))
