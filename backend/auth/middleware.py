@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -25,12 +26,22 @@ def _identity(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
     return connection.app.state.identity
 
 
+def _credential_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The first X-API-Key and Authorization headers, read straight from the scope (no Headers object built)."""
+    api_key = authorization = None
+    for name, value in headers:
+        if name == b"x-api-key" and api_key is None:
+            api_key = value.decode("latin-1")
+        elif name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+    return api_key, authorization
+
+
 class OutpostAuthenticationMiddleware(JWTAuthenticationMiddleware):
     """Litestar's JWT middleware, with API keys tried first; every failure is a plain 401."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        api_key = connection.headers.get("x-api-key")
-        authorization = connection.headers.get("authorization")
+        api_key, authorization = _credential_headers(connection.scope["headers"])
         # Presence, not value: an empty header beside a valid one is still a second, broken credential.
         if api_key is not None and authorization is not None:
             # Two credentials are ambiguous: which one was meant to count? Refuse rather than guess.

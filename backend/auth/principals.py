@@ -46,6 +46,8 @@ class PrincipalDirectory:
         self._revoked_sessions: dict[str, datetime] = {}  # session id -> until when its access tokens could live
         self._key_last_used: dict[str, float] = {}
         self._keys: dict[str, tuple[int, ApiKey]] = {}  # prefix -> (generation, row); misses are not kept
+        # digest of a presented key -> (generation, its principal, when the key expires); valid keys only
+        self._key_principals: dict[str, tuple[int, Principal, datetime | None]] = {}
         self._touches: set[asyncio.Task[None]] = set()
 
     def invalidate(self) -> None:
@@ -53,6 +55,7 @@ class PrincipalDirectory:
         self._generation += 1
         self._users.clear()
         self._keys.clear()
+        self._key_principals.clear()
 
     async def load_revocations(self) -> None:
         """Read the signed-out access tokens still unexpired, dropping the expired ones."""
@@ -126,12 +129,19 @@ class PrincipalDirectory:
 
     async def api_key(self, presented: str) -> Principal | None:
         """The principal of a live API key: its scopes, cut down to what its owner still holds."""
+        presented_digest = digest(presented)
+        # A key seen before, with nothing changed since: every request of a program takes this path.
+        known = self._key_principals.get(presented_digest)
+        if known is not None and known[0] == self._generation and (known[2] is None or utc_now() < known[2]):
+            self._touch(known[1].id)
+            return known[1]
+        generation = self._generation
         parts = split_api_key(presented)
         if parts is None:
             return None
         prefix, _secret = parts
         key = await self._key_row(prefix)
-        if key is None or not hmac.compare_digest(key.secret_digest, digest(presented)):
+        if key is None or not hmac.compare_digest(key.secret_digest, presented_digest):
             return None
         now = utc_now()
         if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
@@ -145,9 +155,12 @@ class PrincipalDirectory:
             if (s == WILDCARD and WILDCARD in owner.permissions) or (s != WILDCARD and allows(owner.permissions, s))
         )
         self._touch(key.id)
-        return Principal(
+        principal = Principal(
             kind="api_key", id=key.id, label=f"{key.name} ({prefix})", user_id=key.owner_id, permissions=scopes
         )
+        if generation == self._generation:  # a change meanwhile makes this answer stale: do not keep it
+            self._key_principals[presented_digest] = (generation, principal, key.expires_at)
+        return principal
 
     async def _key_row(self, prefix: str) -> ApiKey | None:
         generation = self._generation

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from backend.auth import principals
 from tests.backend.auth.helpers import (
     Instance,
     Person,
@@ -147,6 +148,17 @@ def test_an_expired_key_is_401(shared: Instance, editor: Person) -> None:
     assert shared.me(x_api_key(created["key"])).status_code == 200
     past = db_time(datetime.now(UTC) - timedelta(seconds=1))
     shared.change_behind_services("UPDATE api_keys SET expires_at = ? WHERE id = ?", (past, created["api_key"]["id"]))
+    assert_unauthorized(shared.me(x_api_key(created["key"])))
+
+
+def test_a_key_used_before_dies_when_its_time_runs_out_with_nothing_else_changed(
+    shared: Instance, editor: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    created = shared.create_api_key(editor.headers, ["system:read"], expires_at=soon.isoformat())
+    assert shared.me(x_api_key(created["key"])).status_code == 200  # now the directory knows the key
+    later = principals.utc_now() + timedelta(hours=2)
+    monkeypatch.setattr(principals, "utc_now", lambda: later)
     assert_unauthorized(shared.me(x_api_key(created["key"])))
 
 
