@@ -13,6 +13,7 @@ import structlog
 
 from backend.observability.access_log import BatchFormatter, access_console_line, access_json_line
 from backend.observability.redaction import redact_secrets
+from backend.observability.request_id import add_request_id
 
 LOG_FILE = "outpost.log"
 MAX_BYTES = 10 * 1024 * 1024
@@ -25,6 +26,7 @@ DRIVER_LOGGERS = ("aiosqlite", "sqlalchemy", "asyncio", "httpx", "httpcore", "hu
 
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
+    add_request_id,  # a ContextVar of its own: binding structlog's contextvars per request cost more than the line
     structlog.stdlib.add_logger_name,
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

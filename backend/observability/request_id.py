@@ -6,8 +6,8 @@ import re
 import secrets
 import time
 from contextvars import ContextVar
+from typing import Any
 
-import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.observability.access_log import ACCESS_LOG
@@ -20,6 +20,14 @@ _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 def current_request_id() -> str | None:
     """The id of the request being handled, if any."""
     return _request_id.get()
+
+
+def add_request_id(_logger: object, _method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: the id of the request being handled, on every line logged while it is."""
+    request_id = _request_id.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
 
 
 def _incoming_id(scope: Scope) -> str:
@@ -44,8 +52,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _incoming_id(scope)
-        token = _request_id.set(request_id)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        token = _request_id.set(request_id)  # log lines take it from here (see add_request_id)
         started = time.perf_counter()
         status = 500
 
@@ -67,5 +74,4 @@ class RequestContextMiddleware:
                 (scope.get("client") or ("?",))[0],
                 request_id,
             )
-            structlog.contextvars.unbind_contextvars("request_id")
             _request_id.reset(token)
