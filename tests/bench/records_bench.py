@@ -200,7 +200,7 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
             *rows,
         ]
     if batch:
-        rows.append(Row("batch 1000 creates"))
+        rows += [Row("batch 1000 creates"), Row("batch 1000, SQLite alone")]
     if mix:
         rows.append(Row(f"mix 80/20, {args.mix_seconds}s"))
     by_name = {row.name: row for row in rows}
@@ -241,6 +241,9 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
                 scripted(by_name[f"POST record ({synchronous})"], records, args.seconds, post, headers, proc.pid)
             if batch:
                 by_name["batch 1000 creates"].requests_per_s = batch_rate(base, headers)
+                floor = sqlite_batch_floor(data_dir / "outpost.db", scratch)
+                by_name["batch 1000, SQLite alone"].requests_per_s = floor
+                print(f"batch: {by_name['batch 1000 creates'].requests_per_s / floor:.2f} of SQLite alone", flush=True)
             if mix:
                 mix_script = scratch / "mix.lua"
                 sample = ", ".join(f'"{one}"' for one in random.Random(2).sample(ids, 2000))
@@ -256,6 +259,44 @@ def backend_rows(synchronous: str, args: argparse.Namespace, log: IO[str], scrat
         for row in rows:
             row.error = row.error or str(exc)
     return rows
+
+
+def sqlite_batch_floor(database: Path, scratch: Path, rounds: int = 5) -> float:
+    """Rows a second SQLite alone stores for a batch of 1000 creates: the rows and their changes, one durable commit.
+
+    The floor under the batch row, measured on a copy of the bench's own database (same tables, indexes and
+    size) with plain sqlite3, synchronous=FULL: what no Python on top of it can beat.
+    """
+    copy = scratch / "floor.db"
+    with sqlite3.connect(database) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    connection = sqlite3.connect(copy, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    collection_id = connection.execute("SELECT id FROM collections WHERE name = 'bench'").fetchone()[0]
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    rates = []
+    for r in range(rounds):
+        ids = [str(uuid.uuid4()) for _ in range(1000)]
+        started = time.perf_counter()
+        connection.execute("BEGIN IMMEDIATE")
+        connection.executemany(
+            "INSERT INTO c_bench (id, created_at, updated_at, created_by, updated_by, _version, _hlc, _origin,"
+            " _deleted, title, n, status) VALUES (?, ?, ?, 'bench', 'bench', 0, ?, 'node', 0, ?, ?, 'closed')",
+            ((record_id, now, now, f"{now}-{i}", f"floor {r}.{i}", i) for i, record_id in enumerate(ids)),
+        )
+        connection.executemany(
+            "INSERT INTO changes (change_id, collection_id, collection, record_id, op, fields, schema_version,"
+            " base_version, hlc, pushed, created_at) VALUES (?, ?, 'bench', ?, 'insert', ?, 1, 0, ?, 0, ?)",
+            (
+                (str(uuid.uuid4()), collection_id, record_id, json.dumps({"f1": f"floor {r}.{i}", "f2": i}), now, now)
+                for i, record_id in enumerate(ids)
+            ),
+        )
+        connection.execute("COMMIT")
+        rates.append(1000 / (time.perf_counter() - started))
+    connection.close()
+    return sorted(rates)[len(rates) // 2]
 
 
 def main(argv: list[str] | None = None) -> int:
