@@ -130,6 +130,8 @@ def _refusing_invalid(params: Mapping[str, Any]) -> Iterator[None]:
         ) from None
 
 
+_CHECKED_IDS: set[str] = set()  # field ids already found safe for a JSON path (checked once each)
+
 # One encoder: json.dumps with options other than the defaults builds a new encoder on every call.
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -252,25 +254,31 @@ class ChangeLog:
         if op == "delete":
             fields = {}
         for field_id in fields:
-            if not FIELD_ID_PATTERN.fullmatch(field_id):
-                raise ValueError(f"not a field id: {field_id!r}")
+            if field_id not in _CHECKED_IDS:
+                if not FIELD_ID_PATTERN.fullmatch(field_id):
+                    raise ValueError(f"not a field id: {field_id!r}")
+                _CHECKED_IDS.add(field_id)
         reading = hlc or self.clock.tick()
+        # An insert coalesces into nothing (its upsert refuses), so it binds no field one by one: the statement
+        # of no fields serves every insert, and a batch of creates is one run whatever its bodies set.
+        coalesced = 0 if op == "insert" else len(fields)
         params: dict[str, Any] = {
             "change_id": new_id(),
             "collection_id": collection_id,
             "collection": collection,
             "record_id": record_id,
             "op": op,
-            "fields": _json(dict(fields)),
+            "fields": _json(fields if isinstance(fields, dict) else dict(fields)),
             "schema_version": schema_version,
             "base_version": base_version,
             "hlc": str(reading),
             "created_at": utc_now(),
-            "field_count": len(fields),  # picks the statement; not a column, so not bound
+            "field_count": coalesced,  # picks the statement; not a column, so not bound
         }
-        for n, (field_id, value) in enumerate(fields.items()):
-            params[f"path_{n}"] = f'$."{field_id}"'
-            params[f"value_{n}"] = _json(value)
+        if coalesced:
+            for n, (field_id, value) in enumerate(fields.items()):
+                params[f"path_{n}"] = f'$."{field_id}"'
+                params[f"value_{n}"] = _json(value)
         return params
 
     async def pending(self, session: AsyncSession, after_seq: int = 0, limit: int = 500) -> list[Change]:
