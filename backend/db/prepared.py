@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Dialect
@@ -21,13 +23,36 @@ class Prepared:
     processors: tuple[Any, ...]  # each name's bind processor (None: sent as is)
     constants: Mapping[str, Any]  # values the statement binds itself (literals), by name
 
-    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The positional parameters for one row of values by name."""
-        row = []
-        for name, process in zip(self.names, self.processors, strict=True):
-            value = values[name] if name in values else self.constants[name]
-            row.append(value if process is None else process(value))
-        return tuple(row)
+    def rows(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        """The positional parameters of each row of values by name.
+
+        Picked by one itemgetter (in C), then only the columns with a bind processor are processed, each
+        distinct value once: the rows of one batch share their timestamps, whose formatting was a third of
+        the work.
+        """
+        pick = itemgetter(*self.names)
+        processed = [(index, process, {}) for index, process in enumerate(self.processors) if process is not None]
+        constants = self.constants
+        out = []
+        for values in rows:
+            row = pick({**constants, **values} if constants else values)
+            if len(self.names) == 1:
+                row = (row,)
+            if processed:
+                row = list(row)
+                for index, process, seen in processed:
+                    value = row[index]
+                    key = (value.__class__, value)  # by type too: True == 1 == 1.0, yet JSON writes them apart
+                    try:
+                        row[index] = seen[key]
+                    except (KeyError, TypeError):  # not seen yet, or not hashable (a JSON value)
+                        done = process(value)
+                        with contextlib.suppress(TypeError):
+                            seen[key] = done
+                        row[index] = done
+                row = tuple(row)
+            out.append(row)
+        return out
 
 
 @functools.lru_cache(maxsize=1024)
@@ -54,5 +79,5 @@ def run_prepared(session: Session, statement: Executable, rows: Sequence[Mapping
         return
     connection = session.connection()
     prepared = _prepare(statement, tuple(sorted(rows[0])), connection.dialect)
-    parameters = [prepared.parameters(row) for row in rows]
+    parameters = prepared.rows(rows)
     connection.exec_driver_sql(prepared.sql, parameters if len(parameters) > 1 else parameters[0])

@@ -61,6 +61,7 @@ class ChangeSink(Protocol):
         schema_version: int,
         base_version: int,
         hlc: Any = None,
+        created_at: Any = None,
     ) -> Any:
         """Append one change (fields by field id, JSON values) and return it."""
         ...

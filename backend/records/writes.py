@@ -12,6 +12,7 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Table, Update, bindparam, func, insert, select, update
@@ -104,17 +105,20 @@ class RecordWriter:
             values.append(one.body.valid_values(_no_check))
         self._require_related(session, shape, values)
         rows, changes = [], []
+        now = utc_now()  # one transaction, one moment: and each timestamp is then formatted once, not per row
         for one, these in zip(planned, values, strict=True):
-            row, reading = self._new_row(actor, one.record_id, these)
+            row, reading = self._new_row(actor, one.record_id, these, now)
             rows.append(row)
-            changes.append(_change(shape, one.record_id, "insert", _by_id(shape, these), 0, reading))
+            changes.append(_change(shape, one.record_id, "insert", _by_id(shape, these), 0, reading, now))
         self._execute(session, shape, _insert_into(shape.table), rows)
         self.changes.append_all_in(session, changes)
         return [shape.record(row) for row in rows]
 
-    def _new_row(self, actor: Actor, record_id: str, values: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+    def _new_row(
+        self, actor: Actor, record_id: str, values: Mapping[str, Any], now: datetime | None = None
+    ) -> tuple[dict[str, Any], Any]:
         reading = self.clock.tick()
-        now = utc_now()
+        now = now or utc_now()
         row = {
             "id": record_id,
             "created_at": now,
@@ -290,10 +294,17 @@ class RecordWriter:
 
 
 def _change(
-    shape: RecordShape, record_id: str, op: str, fields: Mapping[str, Any], base_version: int, reading: Any
+    shape: RecordShape,
+    record_id: str,
+    op: str,
+    fields: Mapping[str, Any],
+    base_version: int,
+    reading: Any,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """A change-log entry of one write, as the change sink's keyword arguments."""
     return {
+        "created_at": at,
         "collection_id": shape.definition.id,
         "collection": shape.definition.name,
         "record_id": record_id,

@@ -248,6 +248,7 @@ class ChangeLog:
         schema_version: int,
         base_version: int,
         hlc: Hlc | None = None,
+        created_at: datetime | None = None,
     ) -> dict[str, Any]:
         if op not in OPS:
             raise ValueError(f"op must be one of {OPS}, not {op!r}")
@@ -272,7 +273,7 @@ class ChangeLog:
             "schema_version": schema_version,
             "base_version": base_version,
             "hlc": str(reading),
-            "created_at": utc_now(),
+            "created_at": created_at or utc_now(),
             "field_count": coalesced,  # picks the statement; not a column, so not bound
         }
         if coalesced:

@@ -56,6 +56,23 @@ def test_rows_come_back_as_a_session_would_have_written_them(tmp_path: Path) -> 
     assert got[4]["origin"] == "here"
 
 
+def test_equal_values_of_other_types_and_repeated_moments_keep_their_own_form(tmp_path: Path) -> None:
+    """Each distinct value is processed once per run: by type as well, since True == 1 == 1.0."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    metadata.create_all(engine)
+    first, second = datetime(2026, 5, 1, 9, 30, tzinfo=UTC), datetime(2026, 5, 1, 9, 31, tzinfo=UTC)
+    extras = [True, 1, 1.0, "1", None, [1], {"a": 1}, False, 0]
+    rows = [
+        {"id": n, "name": f"n{n}", "seen": (first, second)[n % 2], "extra": extra} for n, extra in enumerate(extras)
+    ]
+    with Session(engine) as session, session.begin():
+        run_prepared(session, insert(things), rows)
+    with Session(engine) as session:
+        got = session.execute(select(things.c.seen, things.c.extra).order_by(things.c.id)).all()
+    assert [seen for seen, _ in got] == [row["seen"] for row in rows]
+    assert [(type(extra), extra) for _, extra in got] == [(type(extra), extra) for extra in extras]
+
+
 def test_a_constraint_failure_is_sqlalchemys_integrity_error(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}", hide_parameters=True)
     metadata.create_all(engine)

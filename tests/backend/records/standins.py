@@ -93,6 +93,7 @@ class TableChangeLog:
         schema_version: int,
         base_version: int,
         hlc: Any = None,
+        created_at: Any = None,
     ) -> None:
         values = {
             "collection": collection,
