@@ -19,6 +19,10 @@ T = TypeVar("T")
 WRITER_BEGIN = "BEGIN IMMEDIATE"
 
 READER_CONNECTIONS = 4
+# The writer's page cache (SQLite's default is 2 MiB): every insert walks each index of its table, and on a
+# collection of 100 000 records the default cache re-read pages on every write (POST +10 % with 32 MiB).
+# Readers keep the default: the OS's page cache serves them, and each would hold its own copy.
+WRITER_CACHE_KIB = 32 * 1024
 
 
 class Database:
@@ -38,7 +42,9 @@ class Database:
             url, pool_size=READER_CONNECTIONS, max_overflow=0, pool_timeout=30, hide_parameters=True
         )
         # IMMEDIATE takes the write lock at BEGIN, so a write never fails half-way on upgrade.
-        configure_sqlite_engine(self.writer_engine.sync_engine, synchronous=synchronous, begin=WRITER_BEGIN)
+        configure_sqlite_engine(
+            self.writer_engine.sync_engine, synchronous=synchronous, begin=WRITER_BEGIN, cache_kib=WRITER_CACHE_KIB
+        )
         configure_sqlite_engine(self.reader_engine.sync_engine, synchronous=synchronous, query_only=True)
         self._writer_sessions = async_sessionmaker(self.writer_engine, expire_on_commit=False)
         self._reader_sessions = async_sessionmaker(self.reader_engine, expire_on_commit=False)

@@ -34,6 +34,7 @@ def configure_sqlite_engine(
     begin: str = "BEGIN",
     query_only: bool = False,
     foreign_keys: bool = True,
+    cache_kib: int | None = None,
 ) -> None:
     """Apply Outpost's pragmas to every connection and take over BEGIN.
 
@@ -50,6 +51,8 @@ def configure_sqlite_engine(
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
+        if cache_kib is not None:
+            cursor.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
         if query_only:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from backend.db.engine import Database
+from backend.db.engine import WRITER_CACHE_KIB, Database
 from backend.db.sqlite import ForeignKeyViolation, configure_sqlite_engine
 
 
@@ -65,6 +65,23 @@ def test_database_pragmas_and_read_only_readers(tmp_path: Path) -> None:
     assert fks == 1
     assert sync == 1  # NORMAL
     assert refused == "OperationalError"
+
+
+def test_the_writer_has_a_larger_page_cache_than_the_readers(tmp_path: Path) -> None:
+    async def scenario() -> tuple[int, int]:
+        db = Database(tmp_path / "x.db")
+        try:
+            async with db.write() as session:
+                writer = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
+            async with db.read() as session:
+                reader = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
+            return writer, reader
+        finally:
+            await db.close()
+
+    writer, reader = asyncio.run(scenario())
+    assert writer == -WRITER_CACHE_KIB  # negative: KiB, not pages
+    assert reader == -2000  # SQLite's default
 
 
 def test_writes_are_serialised_through_one_connection(tmp_path: Path) -> None:
