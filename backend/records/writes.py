@@ -86,7 +86,7 @@ class RecordWriter:
         values = planned.body.valid_values(self.relation_problem(session))
         row, reading = self._new_row(actor, planned.record_id, values)
         self._execute(session, shape, _insert_into(shape.table), row)
-        self._log(session, shape, planned.record_id, "insert", _by_id(shape, values), 0, reading)
+        self._log(session, _change(shape, planned.record_id, "insert", _by_id(shape, values), 0, reading))
         return shape.record(row)
 
     def create_all_in(self, session: Session, actor: Actor, planned: Sequence[PlannedWrite]) -> list[dict[str, Any]]:
@@ -160,7 +160,9 @@ class RecordWriter:
         if not changed:
             return shape.record(row)
         reading = self._write(session, shape, actor, row, changed)
-        self._log(session, shape, planned.record_id, "update", _by_id(shape, changed), row["_version"], reading)
+        self._log(
+            session, _change(shape, planned.record_id, "update", _by_id(shape, changed), row["_version"], reading)
+        )
         return shape.record({**row, **changed, **self._stamp(actor, reading)})
 
     def delete_in(self, session: Session, actor: Actor, planned: PlannedWrite) -> None:
@@ -209,18 +211,9 @@ class RecordWriter:
         except IntegrityError as exc:
             raise _unique_conflict(shape, exc) from None
 
-    def _log(
-        self,
-        session: Session,
-        shape: RecordShape,
-        record_id: str,
-        op: str,
-        fields: Mapping[str, Any],
-        base_version: int,
-        reading: Any,
-    ) -> None:
-        # The batch form: a write needs no RETURNING of the change it logged.
-        self.changes.append_all_in(session, [_change(shape, record_id, op, fields, base_version, reading)])
+    def _log(self, session: Session, change: dict[str, Any]) -> None:
+        """Append one write's change (see _change); the batch form: a write needs no RETURNING of it."""
+        self.changes.append_all_in(session, [change])
 
     def relation_problem(self, reader: Session | Connection) -> RelationCheck:
         """Whether a related record is there, looked up through reader (the write's session, or a point read)."""
@@ -273,7 +266,7 @@ class RecordWriter:
                         },
                     )
         reading = self._write(session, shape, actor, row, {"_deleted": True})
-        self._log(session, shape, record_id, "delete", {}, row["_version"], reading)
+        self._log(session, _change(shape, record_id, "delete", {}, row["_version"], reading))
         for referrer in referrers:
             rule = referrer.field.relation.on_delete if referrer.field.relation else None
             if rule is OnDelete.RESTRICT:
@@ -290,7 +283,10 @@ class RecordWriter:
                     cleared = {referrer.field.name: None}
                     reading = self._write(session, referrer.shape, actor, pointing, cleared)
                     fields = {referrer.field.id: None}
-                    self._log(session, referrer.shape, pointing["id"], "update", fields, pointing["_version"], reading)
+                    self._log(
+                        session,
+                        _change(referrer.shape, pointing["id"], "update", fields, pointing["_version"], reading),
+                    )
 
 
 def _change(
