@@ -66,6 +66,16 @@ def _parse_positive_int(value: str | int) -> int:
     return number
 
 
+def _parse_int_between(low: int, high: int) -> Callable[[str | int], int]:
+    def parse(value: str | int) -> int:
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return number
+
+    return parse
+
+
 def _parse_positive_float(value: str | float) -> float:
     number = float(value)
     if not number > 0 or number == float("inf"):
@@ -90,6 +100,10 @@ class SettingSpec:
     # administrator permission (*) is needed, not settings:write alone.
     admin_only: bool = False
 
+
+# The API's bounds on max_body_bytes: a smaller limit would refuse the API's own small bodies.
+MIN_BODY_BYTES = 1024
+MAX_BODY_BYTES = 1024**3
 
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("data_dir", lambda v: Path(v).expanduser(), None, "Where Outpost keeps everything."),
@@ -134,7 +148,7 @@ SPECS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec(
         "max_body_bytes",
-        _parse_positive_int,
+        _parse_int_between(MIN_BODY_BYTES, MAX_BODY_BYTES),
         10 * 1024 * 1024,
         "Largest request body accepted, in bytes.",
         savable=True,

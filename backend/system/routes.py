@@ -14,7 +14,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.errors import problem_responses
-from backend.settings import ADMIN_ONLY
+from backend.settings import ADMIN_ONLY, MAX_BODY_BYTES, MIN_BODY_BYTES
 from backend.system.info import SystemInfo
 from backend.system.saved_settings import SavedSettingsService, SettingView
 
@@ -30,7 +30,7 @@ class SettingsChanges(Struct, forbid_unknown_fields=True):
     cors_origins: list[Origin] | UnsetType | None = UNSET
     sqlite_synchronous: Literal["FULL", "NORMAL"] | UnsetType | None = UNSET
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | UnsetType | None = UNSET
-    max_body_bytes: Annotated[int, Meta(ge=1024, le=1024**3)] | UnsetType | None = UNSET
+    max_body_bytes: Annotated[int, Meta(ge=MIN_BODY_BYTES, le=MAX_BODY_BYTES)] | UnsetType | None = UNSET
     rate_limit_per_minute: Annotated[int, Meta(ge=1, le=10_000_000)] | UnsetType | None = UNSET
 
 

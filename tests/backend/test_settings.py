@@ -50,6 +50,8 @@ def test_data_dir_from_env(tmp_path: Path) -> None:
         ({"cors_origins": "example.com"}, "cors_origins"),
         ({"allowed_hosts": "evil.com/path"}, "allowed_hosts"),
         ({"max_body_bytes": 0}, "max_body_bytes"),
+        ({"max_body_bytes": 1023}, "max_body_bytes"),  # the API's own bounds, so a saved value and a flag agree
+        ({"max_body_bytes": 1024**3 + 1}, "max_body_bytes"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path: Path, flags: dict[str, object], name: str) -> None:
