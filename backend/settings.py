@@ -24,9 +24,19 @@ class SettingError(ValueError):
         self.message = message
 
 
+# Names an instance answers to, origins it serves: a handful each; a list longer than this is a mistake.
+MAX_LIST_ITEMS = 100
+
+
+def _list_items(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    items = [item.strip() for item in (value.split(",") if isinstance(value, str) else list(value)) if item.strip()]
+    if len(items) > MAX_LIST_ITEMS:
+        raise ValueError(f"lists at most {MAX_LIST_ITEMS} items, not {len(items)}")
+    return items
+
+
 def _parse_host_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else list(value)
-    hosts = tuple(item.strip().lower() for item in items if item.strip())
+    hosts = tuple(item.lower() for item in _list_items(value))
     for host in hosts:
         if any(ch.isspace() or ch in "/@?#" for ch in host):
             raise ValueError(f"{host!r} is not a host name")
@@ -34,8 +44,7 @@ def _parse_host_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...
 
 
 def _parse_origin_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else list(value)
-    origins = tuple(item.strip() for item in items if item.strip())
+    origins = tuple(_list_items(value))
     for origin in origins:
         if not origin.startswith(("http://", "https://")):
             raise ValueError(f"{origin!r} is not an http(s) origin")

@@ -14,7 +14,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.errors import problem_responses
-from backend.settings import ADMIN_ONLY, MAX_BODY_BYTES, MIN_BODY_BYTES
+from backend.settings import ADMIN_ONLY, MAX_BODY_BYTES, MAX_LIST_ITEMS, MIN_BODY_BYTES
 from backend.system.info import SystemInfo
 from backend.system.saved_settings import SavedSettingsService, SettingView
 
@@ -26,8 +26,8 @@ Origin = Annotated[str, Meta(pattern=r"^https?://", max_length=2048)]
 class SettingsChanges(Struct, forbid_unknown_fields=True):
     """Settings to save; null forgets the saved value. They apply on the next start."""
 
-    allowed_hosts: list[HostName] | UnsetType | None = UNSET
-    cors_origins: list[Origin] | UnsetType | None = UNSET
+    allowed_hosts: Annotated[list[HostName], Meta(max_length=MAX_LIST_ITEMS)] | UnsetType | None = UNSET
+    cors_origins: Annotated[list[Origin], Meta(max_length=MAX_LIST_ITEMS)] | UnsetType | None = UNSET
     sqlite_synchronous: Literal["FULL", "NORMAL"] | UnsetType | None = UNSET
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | UnsetType | None = UNSET
     max_body_bytes: Annotated[int, Meta(ge=MIN_BODY_BYTES, le=MAX_BODY_BYTES)] | UnsetType | None = UNSET

@@ -52,6 +52,8 @@ def test_data_dir_from_env(tmp_path: Path) -> None:
         ({"max_body_bytes": 0}, "max_body_bytes"),
         ({"max_body_bytes": 1023}, "max_body_bytes"),  # the API's own bounds, so a saved value and a flag agree
         ({"max_body_bytes": 1024**3 + 1}, "max_body_bytes"),
+        ({"allowed_hosts": ",".join(f"h{n}.example" for n in range(101))}, "allowed_hosts"),
+        ({"cors_origins": [f"https://o{n}.example" for n in range(101)]}, "cors_origins"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path: Path, flags: dict[str, object], name: str) -> None:

@@ -6,7 +6,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from backend.db.migrate import head_revision
-from backend.settings import Settings
+from backend.settings import MAX_LIST_ITEMS, Settings
 from backend.system.saved_settings import read_saved_settings
 
 
@@ -47,6 +47,15 @@ def test_one_bad_value_saves_nothing(client: TestClient[Litestar], settings: Set
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "allowed_hosts"
     assert read_saved_settings(settings.paths.database).values == {}
+
+
+def test_a_list_longer_than_its_bound_is_refused_by_name(client: TestClient[Litestar], settings: Settings) -> None:
+    hosts = [f"h{n}.example" for n in range(MAX_LIST_ITEMS + 1)]
+    response = client.patch("/api/v1/settings", json={"allowed_hosts": hosts})
+    assert response.status_code in (400, 422), response.text
+    assert "allowed_hosts" in response.text
+    assert read_saved_settings(settings.paths.database).values == {}
+    assert client.patch("/api/v1/settings", json={"allowed_hosts": hosts[:MAX_LIST_ITEMS]}).status_code == 200
 
 
 def test_system_facts(client: TestClient[Litestar], settings: Settings) -> None:
