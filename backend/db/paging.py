@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, or_, true
 from sqlalchemy.exc import NoSuchColumnError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -155,6 +155,35 @@ async def keyset_page(
     selected itself or an attribute of the row's first element (an ORM entity). offset skips rows first
     (after the cursor, if both are given).
     """
+    paged = _page_statement(statement, keys, codec, scope, limit, cursor, offset)
+    return _page(list((await session.execute(paged)).all()), keys, codec, scope, limit)
+
+
+def keyset_page_in(
+    connection: Connection,
+    statement: Select[Any],
+    *,
+    keys: Sequence[SortKey],
+    codec: CursorCodec,
+    scope: str,
+    limit: int,
+    cursor: str | None = None,
+    offset: int = 0,
+) -> Page:
+    """keyset_page, read synchronously through connection (a reader's thread, in one trip)."""
+    paged = _page_statement(statement, keys, codec, scope, limit, cursor, offset)
+    return _page(list(connection.execute(paged).all()), keys, codec, scope, limit)
+
+
+def _page_statement(
+    statement: Select[Any],
+    keys: Sequence[SortKey],
+    codec: CursorCodec,
+    scope: str,
+    limit: int,
+    cursor: str | None,
+    offset: int,
+) -> Select[Any]:
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be within 1..{MAX_LIMIT}")  # the route's parameter bounds it first
     if cursor:
@@ -162,7 +191,11 @@ async def keyset_page(
     statement = statement.order_by(*(term for key in keys for term in key.terms())).limit(limit + 1)
     if offset:
         statement = statement.offset(offset)
-    rows = list((await session.execute(statement)).all())
+    return statement
+
+
+def _page(rows: list[Any], keys: Sequence[SortKey], codec: CursorCodec, scope: str, limit: int) -> Page:
+    """The page of rows read with one row more than limit: that row's presence says there is a next page."""
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, func, select
 
 from backend.collections.filter_sql import compile_filter
 from backend.collections.sort_param import parse_sort
-from backend.db.paging import CursorCodec, SortKey, keyset_page
+from backend.db.paging import CursorCodec, SortKey, keyset_page_in
 from backend.errors import BadRequest, FieldError
 from backend.records.shape import RecordShape
 
@@ -66,8 +65,8 @@ def projected_fields(shape: RecordShape, names: Sequence[str] | None) -> list[st
     return [name for name in shape.fields if name in names]
 
 
-async def list_page(session: AsyncSession, shape: RecordShape, query: ListQuery, cursors: CursorCodec) -> RecordPage:
-    """The page query asks for, read in session."""
+def list_page_in(connection: Connection, shape: RecordShape, query: ListQuery, cursors: CursorCodec) -> RecordPage:
+    """The page query asks for, read through connection (synchronously, in one snapshot)."""
     if query.cursor and query.offset:
         raise BadRequest(
             "Give a cursor or an offset, not both.", errors=[FieldError("offset", "cannot go with cursor")]
@@ -79,8 +78,8 @@ async def list_page(session: AsyncSession, shape: RecordShape, query: ListQuery,
     statement = shape.live(columns)
     if query.filter and query.filter.strip():
         statement = statement.where(compile_filter(query.filter, shape.filterable))
-    page = await keyset_page(
-        session,
+    page = keyset_page_in(
+        connection,
         statement,
         keys=keys,
         codec=cursors,
@@ -93,5 +92,5 @@ async def list_page(session: AsyncSession, shape: RecordShape, query: ListQuery,
     total = None
     if query.count:
         counted = select(func.count()).select_from(statement.with_only_columns(shape.table.c.id).subquery())
-        total = int((await session.execute(counted)).scalar_one())
+        total = int(connection.execute(counted).scalar_one())
     return RecordPage(items, page.next_cursor, total)

@@ -14,8 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from backend.db.engine import Database
@@ -26,7 +25,7 @@ from backend.observability.audit import Actor
 from backend.records.answers import CachedAnswers
 from backend.records.collaborators import Catalog, ChangeSink, Clock, Grants
 from backend.records.idempotency import IdempotencyKeys, IdempotentRequest, StoredReply
-from backend.records.listing import ListQuery, RecordPage, list_page
+from backend.records.listing import ListQuery, RecordPage, list_page_in
 from backend.records.shape import RecordShape, ShapeCache
 from backend.records.validation import CheckedBody, Mode, checked_body
 from backend.records.writes import PlannedWrite, RecordWriter
@@ -87,11 +86,16 @@ class RecordService:
             return found
         targets = await self._expansion_targets(shape, expand, grants)
 
-        async def read() -> dict[str, Any]:
-            async with self.db.read() as session:
-                record = shape.record(await self._live_row(session, shape, record_id))
-                await self._expand(session, [record], targets)
+        def read_in(connection: Connection) -> dict[str, Any]:
+            row = connection.execute(shape.live().where(shape.table.c.id == record_id)).mappings().first()
+            if row is None:
+                raise NotFound(f"No record {record_id} in {shape.definition.name}.")
+            record = shape.record(row)
+            _expand_in(connection, [record], targets)
             return record
+
+        async def read() -> dict[str, Any]:
+            return await self.db.read_in_thread(read_in)
 
         key = self.answers.key("get", [shape, *(target for _, target in targets)], record_id, [*expand])
         return await self.answers.read_through(key, shape.definition.name, read)
@@ -101,21 +105,17 @@ class RecordService:
         shape = await self.shape(collection)
         targets = await self._expansion_targets(shape, query.expand, grants)
 
-        async def read() -> RecordPage:
-            async with self.db.read() as session:
-                page = await list_page(session, shape, query, self.cursors)
-                await self._expand(session, page.items, targets)
+        def read_in(connection: Connection) -> RecordPage:
+            page = list_page_in(connection, shape, query, self.cursors)
+            _expand_in(connection, page.items, targets)
             return page
+
+        async def read() -> RecordPage:
+            return await self.db.read_in_thread(read_in)
 
         # The cursor's text goes in the key: a cursor names where a walk stands, and it never changes meaning.
         key = self.answers.key("list", [shape, *(target for _, target in targets)], query)
         return await self.answers.read_through(key, shape.definition.name, read)
-
-    async def _live_row(self, session: AsyncSession, shape: RecordShape, record_id: str) -> RowMapping:
-        row = (await session.execute(shape.live().where(shape.table.c.id == record_id))).mappings().first()
-        if row is None:
-            raise NotFound(f"No record {record_id} in {shape.definition.name}.")
-        return row
 
     async def _expansion_targets(
         self, shape: RecordShape, names: Sequence[str], grants: Grants | None
@@ -134,18 +134,6 @@ class RecordService:
                 raise Forbidden(f"Not allowed: expanding {name} needs the permission records:read:{target_name}.")
             targets.append((name, await self.shape(target_name)))
         return targets
-
-    async def _expand(
-        self, session: AsyncSession, records: list[dict[str, Any]], targets: Sequence[tuple[str, RecordShape]]
-    ) -> None:
-        for name, target in targets:
-            ids = {record[name] for record in records if isinstance(record.get(name), str)}
-            found: dict[str, dict[str, Any]] = {}
-            if ids:
-                rows = await session.execute(target.live().where(target.table.c.id.in_(ids)))
-                found = {row["id"]: target.record(row) for row in rows.mappings()}
-            for record in records:
-                record.setdefault("expand", {})[name] = found.get(record.get(name))  # type: ignore[arg-type]
 
     # Writes, each in a transaction of its own: checked here on the loop, then one trip to the writer ----------
 
@@ -232,3 +220,17 @@ class RecordService:
             with self.db.read_now() as connection:
                 checked.valid_values(self.writer.relation_problem(connection))
         return checked
+
+
+def _expand_in(
+    connection: Connection, records: list[dict[str, Any]], targets: Sequence[tuple[str, RecordShape]]
+) -> None:
+    """Fill each record's "expand" with the related records of targets (one query per relation field)."""
+    for name, target in targets:
+        ids = {record[name] for record in records if isinstance(record.get(name), str)}
+        found: dict[str, dict[str, Any]] = {}
+        if ids:
+            rows = connection.execute(target.live().where(target.table.c.id.in_(ids)))
+            found = {row["id"]: target.record(row) for row in rows.mappings()}
+        for record in records:
+            record.setdefault("expand", {})[name] = found.get(record.get(name))  # type: ignore[arg-type]

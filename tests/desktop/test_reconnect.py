@@ -54,9 +54,14 @@ class StalledReply:
     def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.requests = 0
+        self._received: list[bytes] = []  # appended by each connection's thread (an append is atomic)
         self.stopped = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def requests(self) -> int:
+        """How many requests have arrived."""
+        return len(self._received)
 
     def _accept(self) -> None:
         while not self.stopped.is_set():
@@ -68,8 +73,8 @@ class StalledReply:
 
     def _trickle(self, connection: socket.socket) -> None:
         with connection:
-            connection.recv(65536)
-            self.requests += 1
+            # A shared `+= 1` from two threads can lose one: a load, a thread switch, a store.
+            self._received.append(connection.recv(65536))
             head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
             try:
                 connection.sendall(head)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from backend.db.engine import WRITER_CACHE_KIB, Database
@@ -103,3 +104,33 @@ def test_writes_are_serialised_through_one_connection(tmp_path: Path) -> None:
             await db.close()
 
     assert asyncio.run(scenario()) == 50
+
+
+def test_read_in_thread_reads_committed_rows_read_only_with_the_callers_context(tmp_path: Path) -> None:
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+
+    async def scenario() -> tuple[list[int], str, str]:
+        db = Database(tmp_path / "x.db")
+        try:
+            async with db.write() as session:
+                await session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+                await session.execute(text("INSERT INTO t VALUES (1), (2)"))
+            request_id.set("r-1")
+
+            def read(connection: Connection) -> tuple[list[int], str, str]:
+                ids = list(connection.execute(text("SELECT id FROM t ORDER BY id")).scalars())
+                try:
+                    connection.execute(text("INSERT INTO t VALUES (3)"))
+                    refused = "no"
+                except Exception as exc:  # the reader must refuse writes
+                    refused = type(exc).__name__
+                return ids, refused, request_id.get("none")
+
+            return await db.read_in_thread(read)
+        finally:
+            await db.close()
+
+    ids, refused, seen_id = asyncio.run(scenario())
+    assert ids == [1, 2]
+    assert refused == "OperationalError"
+    assert seen_id == "r-1"
