@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from contextlib import closing
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,14 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    # A wait no busy test machine outlasts: only the busy test below wants a short one.
+    async with database_waiting(tmp_path, 30.0) as database:
+        yield database
+
+
+@asynccontextmanager
+async def database_waiting(tmp_path: Path, writer_wait_s: float) -> AsyncIterator[Database]:
+    """A database of notes, parents and children whose writes wait at most writer_wait_s for the writer."""
     path = tmp_path / "outpost.db"
     with closing(sqlite3.connect(path)) as connection:
         connection.executescript(
@@ -37,7 +45,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
             "CREATE TABLE children (id INTEGER PRIMARY KEY,"
             " parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED);"
         )
-    database = Database(path, synchronous="NORMAL", writer_wait_s=0.2)  # fsync is not under test here
+    database = Database(path, synchronous="NORMAL", writer_wait_s=writer_wait_s)  # fsync is not under test here
     try:
         yield database
     finally:
@@ -131,12 +139,13 @@ async def test_after_commit_calls_run_after_the_commit_and_only_for_writes_that_
     assert called == [("a", ["a", "c"]), ("c", ["a", "c"])]
 
 
-async def test_a_write_that_cannot_get_the_writer_in_time_is_refused_busy(db: Database) -> None:
-    async with db.write() as session:  # another writer holds the one connection past the wait
-        await session.execute(text("INSERT INTO notes (body) VALUES ('held')"))
-        with pytest.raises(WriterBusy):
-            await db.write_in_thread(note("late"))
-    assert notes(db) == ["held"]
+async def test_a_write_that_cannot_get_the_writer_in_time_is_refused_busy(tmp_path: Path) -> None:
+    async with database_waiting(tmp_path, 0.2) as db:
+        async with db.write() as session:  # another writer holds the one connection past the wait
+            await session.execute(text("INSERT INTO notes (body) VALUES ('held')"))
+            with pytest.raises(WriterBusy):
+                await db.write_in_thread(note("late"))
+        assert notes(db) == ["held"]
 
 
 async def test_listeners_hear_the_tags_of_the_committed_writes_only_after_the_commit(db: Database) -> None:
