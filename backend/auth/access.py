@@ -71,7 +71,8 @@ def grantor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> frozenset[str]
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """App-wide guard: the handler's declared permission, or 403 (audited); undeclared routes are refused."""
-    if handler.opt.get(PUBLIC) or connection.scope["method"] == "OPTIONS" or is_open_path(connection.scope["path"]):
+    method = connection.scope.get("method")  # a websocket's scope has none
+    if handler.opt.get(PUBLIC) or method == "OPTIONS" or is_open_path(connection.scope["path"]):
         return
     principal = connection.scope.get("user")
     if not isinstance(principal, Principal):
@@ -108,7 +109,7 @@ class AuthorizeMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = scope.get("route_handler")
-        if scope["type"] == "http" and not (handler is not None and handler.opt.get(PUBLIC)):  # probes: no connection
+        handler = scope["route_handler"]
+        if not handler.opt.get(PUBLIC):  # a probe needs no connection built; every other route is checked
             await authorize(ASGIConnection(scope, receive, send), handler)
         await self.app(scope, receive, send)
