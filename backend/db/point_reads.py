@@ -35,9 +35,13 @@ class PointQuery:
         )
         return cls(str(compiled), tuple(compiled.positiontup or ()), processors)
 
+    def raw_rows(self, db: Database, **values: Any) -> list[Any]:
+        """The rows for these parameter values as the driver gives them (for a caller that applies processors)."""
+        return db.rows_now(self.sql, [values[name] for name in self.parameters])
+
     def rows(self, db: Database, **values: Any) -> list[tuple[Any, ...]]:
         """The rows for these parameter values, each value processed as its column's type says."""
-        found = db.rows_now(self.sql, [values[name] for name in self.parameters])
+        found = self.raw_rows(db, **values)
         return [
             tuple(
                 value if process is None else process(value)
