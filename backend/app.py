@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -40,6 +41,9 @@ from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
 from backend.head_requests import HeadAsGetMiddleware, with_head
 from backend.host_check import HostCheckMiddleware
 from backend.jobs.queue import JobQueue
+from backend.jobs.routes import JobController
+from backend.jobs.runner import JobRunner, open_jobs
+from backend.jobs.transfer_routes import export_collection
 from backend.observability.access_log import ACCESS_LOG
 from backend.observability.health_routes import health, ready
 from backend.observability.readiness import ReadinessService
@@ -52,6 +56,7 @@ from backend.records.demo_run import DemoRun
 from backend.records.routes import RecordController, batch_records
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
+from backend.system.backup_routes import BackupController
 from backend.system.cache_routes import CacheController
 from backend.system.info import system_info
 from backend.system.routes import SystemController
@@ -111,6 +116,7 @@ def _dependencies(state: State) -> dict[str, Provide]:
         "identity": Provide(lambda: state.identity, sync_to_thread=False),
         "records": Provide(lambda: state.records, sync_to_thread=False),
         "batch": Provide(lambda: state.batch, sync_to_thread=False),
+        "jobs": Provide(lambda: state.jobs, sync_to_thread=False),
     }
 
 
@@ -137,15 +143,26 @@ def create_app(settings: Settings) -> Litestar:
         app.state.catalog, app.state.collections = data.catalog, data.collections
         app.state.records, app.state.batch = data.records, data.batch
         app.state.demo = DemoRun()
+        app.state.jobs, app.state.job_runner = open_jobs(
+            asyncio.get_running_loop(), db, app.state.queue, data, app.state.identity.audit, cursors, settings.paths
+        )
         await app.state.identity.hasher.prepare()
         app.state.setup_token_file = await app.state.identity.setup.prepare()
         app.state.schema_head = head_revision()
         app.state.started_at = datetime.now(UTC)
         # One for the app's life: probes that arrive together share one check (see ReadinessService.check).
         app.state.readiness = ReadinessService(db, app.state.schema_head, app.state.queue, app.state.cache)
+        runner: JobRunner = app.state.job_runner
+        await runner.recover_at_start()
+        app.state.queue.start_consumer()
+        leases = asyncio.create_task(runner.keep_leases())
         try:
             yield
         finally:
+            leases.cancel()
+            # Workers stop at their job's next checkpoint; the loop goes on serving their last hand-overs meanwhile.
+            runner.stopping.set()
+            await asyncio.to_thread(app.state.queue.stop_consumer)
             await app.state.demo.stop()
             ACCESS_LOG.flush()
             app.state.cache.close()
@@ -170,6 +187,9 @@ def create_app(settings: Settings) -> Litestar:
             CacheController,
             CollectionController,
             DemoController,
+            JobController,
+            export_collection,
+            BackupController,
             api_docs_assets(),
         ],
         # Authentication first, so the rate limit counts per principal; then each route's declared permission.

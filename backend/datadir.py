@@ -41,6 +41,10 @@ class DataDir:
         return self.root / "backups"
 
     @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    @property
     def secret_key(self) -> Path:
         return self.root / "secret.key"
 
@@ -66,7 +70,7 @@ class DataDir:
 
     def ensure(self) -> DataDir:
         """Create the directory tree, owner-only."""
-        for path in (self.root, self.logs, self.backups, self.cache):
+        for path in (self.root, self.logs, self.backups, self.exports, self.cache):
             path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
             os.chmod(path, DIR_MODE)
         return self

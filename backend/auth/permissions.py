@@ -29,6 +29,10 @@ CATALOGUE: dict[str, str] = {
     "records:write": "Create, change and delete records",
     "cache:read": "See what the cache holds and how often it answers",
     "cache:write": "Empty the cache, or one collection's part of it",
+    "jobs:read": "See background jobs (exports, imports, backups) and their progress",
+    "jobs:write": "Cancel and retry background jobs",
+    "backups:read": "List backups of the database",
+    "backups:write": "Take backups and restore one",
 }
 
 # Resources whose permissions may carry a collection name as a third part.

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from backend.datadir import FILE_MODE, DataDir
+from backend.db.backups import copy_database
 from backend.db.sqlite import configure_sqlite_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -104,16 +105,7 @@ def backup_database(paths: DataDir, label: str) -> Path:
     paths.ensure()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = paths.backups / f"{label}-{stamp}.db"
-    source = sqlite3.connect(paths.database)
-    try:
-        destination = sqlite3.connect(target)
-        try:
-            source.backup(destination)
-        finally:
-            destination.close()
-    finally:
-        source.close()
-    target.chmod(FILE_MODE)
+    copy_database(paths.database, target)
     return target
 
 

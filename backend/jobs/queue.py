@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from huey import SqliteHuey
 from huey.api import Result, TaskWrapper
@@ -16,7 +17,14 @@ from huey.exceptions import HueyException
 from backend.datadir import FILE_MODE
 from backend.jobs.tasks import TASKS
 
+if TYPE_CHECKING:
+    from backend.jobs.kinds import JobKind
+
 ROUND_TRIP_TIMEOUT_S = 10.0
+RUN_JOB = "run_job"
+# Huey's workers poll an empty queue ever more slowly, up to 10 s by default: a job submitted to an idle
+# backend would wait that long to start. Polling queue.db every 0.2 s costs next to nothing.
+POLL_MAX_DELAY_S = 0.2
 
 
 class InProcessConsumer(Consumer):
@@ -48,6 +56,30 @@ class JobQueue:
         """Put one task on the queue; its result handle."""
         return self.tasks[name](*args)
 
+    def register_job_runner(self, run: Callable[..., Any]) -> None:
+        """The task every job runs as: run(job_id, task=the Huey task), with Huey's retries and backoff."""
+        self.tasks[RUN_JOB] = self.huey.task(name=RUN_JOB, context=True)(run)
+
+    def hand_over(self, job_id: str, kind: JobKind, delay_s: float = 0.0) -> None:
+        """Give the job to the workers as a task with the job's id and its kind's attempts and backoff."""
+        task = self.tasks[RUN_JOB].s(
+            job_id,
+            id=job_id,
+            retries=max(0, kind.max_attempts - 1),
+            retry_delay=kind.retry_delay_s,
+            retry_backoff=kind.retry_backoff,
+            delay=delay_s or None,
+        )
+        self.huey.enqueue(task)
+
+    def revoke(self, job_id: str) -> None:
+        """The job's task, if still queued, is skipped when its turn comes."""
+        self.huey.revoke_by_id(job_id, revoke_once=True)
+
+    def waiting_ids(self) -> set[str]:
+        """The ids of every task queued or scheduled (a retry waiting for its time)."""
+        return {task.id for task in (*self.huey.pending(), *self.huey.scheduled())}
+
     def pending(self) -> int:
         """How many tasks wait for a worker."""
         return int(self.huey.pending_count())
@@ -55,9 +87,17 @@ class JobQueue:
     def start_consumer(self) -> None:
         """Run the workers and scheduler on threads of this process."""
         if self._consumer is None:
-            # Huey logs every task at INFO under "huey"; our logging decides what is shown.
-            logging.getLogger("huey").setLevel(logging.WARNING)
-            self._consumer = InProcessConsumer(self.huey, workers=self.workers, worker_type="thread", periodic=False)
+            # Huey logs every task at INFO, and a task's exception with its traceback at ERROR; the jobs
+            # runner logs each job's outcome in one line, and keeps the traceback in the jobs table for admins.
+            logging.getLogger("huey").setLevel(logging.CRITICAL)
+            self._consumer = InProcessConsumer(
+                self.huey,
+                workers=self.workers,
+                worker_type="thread",
+                periodic=False,
+                initial_delay=0.05,
+                max_delay=POLL_MAX_DELAY_S,
+            )
             self._consumer.start()
 
     def stop_consumer(self) -> None:

@@ -158,6 +158,13 @@ CONFIG: dict[str, object] = {
             why="as for POST, and a field id must be one of the collection's fields",
         ),
         refuses("/api/v1/batch", "POST", "400", "412", "422", why=BATCH),
+        refuses("/api/v1/jobs", "GET", "400", why=CURSOR),
+        refuses(
+            "/api/v1/collections/{name}/export",
+            "POST",
+            "400",
+            why="the filter is in the filter language and names the collection's own fields",
+        ),
         refuses("/api/v1/demo", "POST", "409", why="one demo run at a time, and none once its collections exist"),
         refuses("/api/v1/collections/{name}/records", "GET", "400", "422", why=CURSOR + "; " + LIST),
         refuses("/api/v1/collections/{name}/records", "POST", "422", why=RECORD),

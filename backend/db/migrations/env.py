@@ -8,6 +8,7 @@ from sqlalchemy.pool import NullPool
 
 import backend.auth.models
 import backend.collections.models
+import backend.jobs.models
 import backend.observability.audit_models
 import backend.records.models
 import backend.system.models  # noqa: F401
