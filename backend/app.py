@@ -43,7 +43,7 @@ from backend.host_check import HostCheckMiddleware
 from backend.jobs.queue import JobQueue
 from backend.jobs.routes import JobController
 from backend.jobs.runner import JobRunner, open_jobs
-from backend.jobs.transfer_routes import export_collection
+from backend.jobs.transfer_routes import export_collection, import_collection
 from backend.observability.access_log import ACCESS_LOG
 from backend.observability.health_routes import health, ready
 from backend.observability.readiness import ReadinessService
@@ -189,6 +189,7 @@ def create_app(settings: Settings) -> Litestar:
             DemoController,
             JobController,
             export_collection,
+            import_collection,
             BackupController,
             api_docs_assets(),
         ],
@@ -206,7 +207,7 @@ def create_app(settings: Settings) -> Litestar:
             WriterBusy: handle_writer_busy,
         },
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
-        # JSON routes get a small limit; max_body_bytes stays the ceiling (for upload routes to come, streamed).
+        # JSON routes get a small limit, others their own under max_body_bytes; uploads are under max_upload_bytes.
         request_max_body_size=min(JSON_BODY_LIMIT, settings.max_body_bytes),
         request_class=OutpostRequest,
         openapi_config=OpenAPIConfig(
@@ -220,7 +221,7 @@ def create_app(settings: Settings) -> Litestar:
         # Litestar would otherwise set up the root logger; observability.logging owns it.
         logging_config=None,
     )
-    cap_body_limits(app, settings.max_body_bytes)
+    cap_body_limits(app, settings.max_body_bytes, settings.max_upload_bytes)
     # Keyed by both spellings: the scope's path_template may carry the parameter type ({id:str}) or not.
     app.state.allow_by_path = {
         path: with_head(", ".join(route.methods))

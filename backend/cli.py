@@ -1,43 +1,17 @@
-"""`outpost`: the console (default), serve, migrate, status, settings, user, audit and selftest."""
+"""`outpost`: the console (default), serve, migrate, status, settings, user, audit, backup, export, import, selftest."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from backend import __version__
-from backend.settings import SAVABLE, SettingError, Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def data_dir_option(func: F) -> F:
-    """--data-dir, shared by every command."""
-    return click.option(
-        "--data-dir",
-        type=click.Path(file_okay=False),
-        default=None,
-        help="Data directory (default: the platform's user data dir; env OUTPOST_DATA_DIR).",
-    )(func)
-
-
-def _settings(**flags: Any) -> Settings:
-    try:
-        return load_settings(flags, os.environ)
-    except SettingError as exc:
-        raise click.BadParameter(exc.message, param_hint=f"--{exc.name.replace('_', '-')}") from exc
-
-
-def _fail(message: str, errors: list[dict[str, str]] | None = None) -> None:
-    click.echo(f"error: {message}", err=True)
-    for error in errors or []:
-        click.echo(f"  {error['field']}: {error['message']}", err=True)
-    sys.exit(1)
+from backend.cli_support import _fail, _identity_args, _run, _settings, data_dir_option
+from backend.cli_transfer import backup, export_records, import_records
+from backend.settings import SAVABLE, Settings
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,18 +90,6 @@ def migrate(data_dir: str | None) -> None:
     click.echo(f"Migrated {paths.database} from {result.from_revision or 'empty'} to {result.to_revision}.")
     if result.backup:
         click.echo(f"Backup of the previous database: {result.backup}")
-
-
-def _run(settings: Settings, command: str, args: dict[str, Any]) -> Any:
-    from backend.control.client import run_command
-    from backend.control.protocol import ControlError
-    from backend.datadir import DataDirBusy
-    from backend.db.migrate import MigrationError
-
-    try:
-        return run_command(settings, command, args)
-    except (ControlError, DataDirBusy, MigrationError) as exc:
-        _fail(getattr(exc, "message", str(exc)), getattr(exc, "errors", None))
 
 
 @cli.command()
@@ -210,12 +172,6 @@ def settings_set(data_dir: str | None, name: str, value: str) -> None:
 def settings_unset(data_dir: str | None, name: str) -> None:
     """Forget the saved value of NAME."""
     _print_settings(_run(_settings(data_dir=data_dir), "settings.save", _identity_args(changes={name: None})))
-
-
-def _identity_args(**args: Any) -> dict[str, Any]:
-    import getpass
-
-    return {**args, "os_user": getpass.getuser()}
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -343,6 +299,11 @@ def selftest(headless: bool) -> None:
     outcomes = run_selftest(extra)
     click.echo(summary_line(outcomes))
     sys.exit(0 if all(outcome.ok for outcome in outcomes) else 1)
+
+
+cli.add_command(backup)
+cli.add_command(export_records)
+cli.add_command(import_records)
 
 
 def main() -> None:

@@ -45,6 +45,10 @@ class DataDir:
         return self.root / "exports"
 
     @property
+    def imports(self) -> Path:
+        return self.root / "imports"
+
+    @property
     def secret_key(self) -> Path:
         return self.root / "secret.key"
 
@@ -70,7 +74,7 @@ class DataDir:
 
     def ensure(self) -> DataDir:
         """Create the directory tree, owner-only."""
-        for path in (self.root, self.logs, self.backups, self.exports, self.cache):
+        for path in (self.root, self.logs, self.backups, self.exports, self.imports, self.cache):
             path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
             os.chmod(path, DIR_MODE)
         return self

@@ -49,11 +49,17 @@ class OutpostRequest(Request[Any, Any, Any]):
         return await super().json()
 
 
-def cap_body_limits(app: Litestar, ceiling: int) -> None:
-    """Hold every route's own body limit to the configured ceiling (max_body_bytes)."""
+UPLOAD = "upload"  # route opt: the body is a file, streamed to disk, under max_upload_bytes
+
+
+def cap_body_limits(app: Litestar, ceiling: int, upload_ceiling: int) -> None:
+    """Hold every route's own body limit to the configured ceiling (max_body_bytes); uploads get theirs."""
     for route in app.routes:
         if isinstance(route, HTTPRoute):
             for handler in route.route_handlers:
+                if handler.opt.get(UPLOAD):
+                    handler.request_max_body_size = upload_ceiling
+                    continue
                 limit = handler.request_max_body_size
                 if isinstance(limit, int) and limit > ceiling:
                     handler.request_max_body_size = ceiling

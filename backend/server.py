@@ -210,6 +210,7 @@ def _serve_locked(settings: Settings, free_port_if_taken: bool) -> int:
             served_by="backend",
             identity=app.state.identity,
             data=app.state.data,
+            jobs=app.state.jobs,
         ),
     )
 

@@ -113,6 +113,8 @@ class SettingSpec:
 # The API's bounds on max_body_bytes: a smaller limit would refuse the API's own small bodies.
 MIN_BODY_BYTES = 1024
 MAX_BODY_BYTES = 1024**3
+# Uploads (an import's file) are streamed to disk, never held in memory: their own, larger limit.
+MAX_UPLOAD_BYTES = 1024**4
 
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("data_dir", lambda v: Path(v).expanduser(), None, "Where Outpost keeps everything."),
@@ -164,6 +166,14 @@ SPECS: tuple[SettingSpec, ...] = (
         admin_only=True,
     ),
     SettingSpec(
+        "max_upload_bytes",
+        _parse_int_between(MIN_BODY_BYTES, MAX_UPLOAD_BYTES),
+        2 * 1024**3,
+        "Largest file accepted for an import, in bytes (streamed to disk, not held in memory).",
+        savable=True,
+        admin_only=True,
+    ),
+    SettingSpec(
         "rate_limit_per_minute",
         _parse_positive_int,
         6000,
@@ -203,6 +213,7 @@ class Settings:
     log_level: str = "INFO"
     log_level_drivers: str = "WARNING"
     max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 2 * 1024**3
     rate_limit_per_minute: int = 6000
     writer_wait_s: float = 30.0
     secret_file: Path | None = None

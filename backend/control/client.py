@@ -10,12 +10,14 @@ from typing import Any
 
 from backend.auth.identity import Identity
 from backend.auth.tokens import derive_key
-from backend.control.commands import ControlContext, dispatch
+from backend.control.commands import JOB_COMMANDS, ControlContext, dispatch
 from backend.control.protocol import MAX_LINE_BYTES, ControlError, decode, encode
 from backend.datadir import DataDirLock, is_locked, make_files_owner_only
 from backend.db.engine import Database
 from backend.db.paging import CursorCodec
 from backend.errors import OutpostError
+from backend.jobs.queue import JobQueue
+from backend.jobs.runner import open_jobs
 from backend.records.data_plane import DataPlane
 from backend.settings import Settings
 from backend.startup import prepare_data_dir
@@ -51,10 +53,14 @@ def call_backend(path: Path, command: str, args: dict[str, Any]) -> Any:
 
 async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> Any:
     prepared = prepare_data_dir(settings)
-    db = Database(prepared.settings.paths.database, synchronous=prepared.settings.sqlite_synchronous)
+    paths = prepared.settings.paths
+    db = Database(paths.database, synchronous=prepared.settings.sqlite_synchronous)
+    queue = JobQueue(paths.queue)
     try:
-        identity = Identity.open(db, prepared.secret, prepared.settings.paths)
+        identity = Identity.open(db, prepared.secret, paths)
         cursors = CursorCodec(derive_key(prepared.secret, "cursor"))
+        data = await DataPlane.open(db, identity.audit, cursors)
+        jobs, runner = open_jobs(asyncio.get_running_loop(), db, queue, data, identity.audit, cursors, paths)
         ctx = ControlContext(
             prepared.settings,
             db,
@@ -62,10 +68,21 @@ async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> A
             datetime.now(UTC),
             served_by="cli",
             identity=identity,
-            data=await DataPlane.open(db, identity.audit, cursors),
+            data=data,
+            jobs=jobs,
         )
-        return await dispatch(ctx, command, args)
+        if command not in JOB_COMMANDS:
+            return await dispatch(ctx, command, args)
+        # A job run by the CLI itself: this process holds the data dir, so it runs the workers meanwhile.
+        await runner.recover_at_start()
+        queue.start_consumer()
+        try:
+            return await dispatch(ctx, command, args)
+        finally:
+            runner.stopping.set()
+            await asyncio.to_thread(queue.stop_consumer)
     finally:
+        queue.close()
         await db.close()
 
 

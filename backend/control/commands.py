@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +15,8 @@ from backend.auth.users import UserView
 from backend.datadir import read_runtime
 from backend.db.engine import Database
 from backend.errors import NotFound, ValidationFailed
+from backend.jobs.models import FINISHED
+from backend.jobs.service import JobService, JobView
 from backend.observability.audit import Actor
 from backend.records.data_plane import DataPlane
 from backend.records.demo import load_demo
@@ -33,6 +37,7 @@ class ControlContext:
     served_by: str  # "backend" or "cli": who carried the command out
     identity: Identity
     data: DataPlane
+    jobs: JobService
 
 
 Command = Callable[[ControlContext, dict[str, Any]], Awaitable[Any]]
@@ -138,7 +143,34 @@ async def demo(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
     return await load_demo(ctx.data, _actor(args), DemoSize.scaled(scale))
 
 
+def _job(view: JobView) -> dict[str, Any]:
+    return json.loads(json.dumps(dataclasses.asdict(view), default=str))  # datetimes as text
+
+
+async def job_run(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Submit a job; the CLI's own run (no backend) waits for it to end, a backend answers at once."""
+    kind, params = _text(args, "kind"), args.get("params") or {}
+    if kind not in CLI_JOB_KINDS or not isinstance(params, dict):
+        raise ValidationFailed(f"kind must be one of {', '.join(sorted(CLI_JOB_KINDS))}, with params an object.")
+    view = await ctx.jobs.submit(_actor(args), kind, params)
+    if ctx.served_by == "cli":
+        while view.state not in FINISHED:
+            await asyncio.sleep(0.05)  # polling the jobs table, the job's own truth
+            view = await ctx.jobs.get(view.id)
+    return _job(view)
+
+
+async def job_get(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
+    """One job, by id."""
+    return _job(await ctx.jobs.get(_text(args, "id")))
+
+
+CLI_JOB_KINDS = frozenset({"backup", "export", "import"})
+JOB_COMMANDS = frozenset({"job.run", "job.get"})
+
 COMMANDS: dict[str, Command] = {
+    "job.run": job_run,
+    "job.get": job_get,
     "demo": demo,
     "status": status,
     "settings.list": settings_list,

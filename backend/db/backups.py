@@ -36,6 +36,8 @@ def integrity_problems(path: Path) -> list[str]:
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         found = [str(row[0]) for row in connection.execute("PRAGMA integrity_check")]
+    except sqlite3.DatabaseError as exc:  # not a database at all ("file is not a database")
+        return [str(exc)]
     finally:
         connection.close()
     return [] if found == ["ok"] else found

@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as WriterBusy
 from backend.datadir import DataDir
 from backend.jobs.bridge import DataBridge, TaskServices
 from backend.jobs.models import JobRow
+from backend.observability.audit import Actor
 
 T = TypeVar("T")
 PROGRESS_EVERY_S = 0.5  # progress is written at most this often (and always at 100 %)
@@ -32,6 +33,14 @@ class JobTimedOut(Exception):
 
 class WorkerStopping(Exception):
     """The server is stopping: the job stops at its next checkpoint and resumes at the next start."""
+
+
+class JobFailed(Exception):
+    """The job cannot succeed, and has something to show for it (an import's report of its bad rows)."""
+
+    def __init__(self, message: str, result: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.result = dict(result)
 
 
 class TransientJobError(Exception):
@@ -75,10 +84,12 @@ class JobContext:
         params: Mapping[str, Any],
         bridge: DataBridge,
         *,
+        actor: Actor,
         timeout_s: float,
         stopping: threading.Event | None = None,
     ) -> None:
         self.job_id = job_id
+        self.actor = actor  # who submitted the job: its writes are theirs
         self.stopping = stopping or threading.Event()
         self.params = params
         self.bridge = bridge

@@ -13,7 +13,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from backend.auth.access import PROTECTED, actor_of, requires
 from backend.errors import Forbidden, NotFound, problem_responses
-from backend.jobs.models import SUCCEEDED
 from backend.jobs.schemas import JobOut, JobPage, JobRequest, job_out
 from backend.jobs.service import JobService, JobView
 from backend.list_query import DEFAULT_LIMIT, Cursor, Limit, optional_string
@@ -99,11 +98,13 @@ class JobController(Controller):
         media_type="application/octet-stream",
     )
     async def job_file(self, request: AnyRequest, jobs: NamedDependency[JobService], job_id: JobId) -> File:
-        """An export's file or a backup, once the job has succeeded; it needs the right to read what it holds."""
+        """An export's file, a backup, or an import's report of its bad rows (a failed import has one too).
+
+        It needs the right to read what the file holds."""
         view = await jobs.get(job_id)
         kind = jobs.kinds.get(view.kind)
         name = (view.result or {}).get("file")
-        if view.state != SUCCEEDED or kind is None or kind.file is None or not isinstance(name, str):
+        if kind is None or kind.file is None or not isinstance(name, str):
             raise NotFound(f"Job {job_id} has made no file to download.")
         needed = kind.file.permission(view.params)
         if not request.user.can(needed):

@@ -28,7 +28,7 @@ from backend.datadir import DataDir
 from backend.db.engine import Database
 from backend.db.paging import CursorCodec
 from backend.jobs.bridge import DataBridge, LoopBridge, TaskServices
-from backend.jobs.kinds import TRANSIENT, JobCancelled, JobContext, JobKind, WorkerStopping
+from backend.jobs.kinds import TRANSIENT, JobCancelled, JobContext, JobFailed, JobKind, WorkerStopping
 from backend.jobs.models import CANCELLED, FAILED, SUCCEEDED
 from backend.jobs.queue import RUN_JOB, JobQueue
 from backend.jobs.service import JobService, LockBusy
@@ -101,7 +101,9 @@ class JobRunner:
             task.retries = 0
             return _SKIPPED
         kind = self.kinds[claim.kind]
-        context = JobContext(job_id, claim.params, self.bridge, timeout_s=kind.timeout_s, stopping=self.stopping)
+        context = JobContext(
+            job_id, claim.params, self.bridge, actor=claim.actor, timeout_s=kind.timeout_s, stopping=self.stopping
+        )
         try:
             context.checkpoint()
             return dict(kind.run(context) or {})
@@ -124,6 +126,9 @@ class JobRunner:
             self._record(lambda jobs: jobs.finish(job_id, CANCELLED, message="cancelled while running"))
         elif isinstance(exc, WorkerStopping):
             self._record(lambda jobs: jobs.paused(job_id))
+        elif isinstance(exc, JobFailed):
+            error, result = _said(exc), exc.result
+            self._record(lambda jobs: jobs.finish(job_id, FAILED, error=error, result=result, message="failed"))
         else:
             detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             if task.retries:  # Huey queues another attempt after task.retry_delay (then multiplies it by the backoff)

@@ -64,6 +64,7 @@ class Claim:
     kind: str
     params: dict[str, Any]
     attempt: int
+    actor: Actor  # who submitted it
 
 
 class LockBusy(Exception):
@@ -284,7 +285,8 @@ class JobService:
             row.lease_owner = worker
             row.heartbeat_at = now
             row.message = "started" if row.attempts == 1 else f"attempt {row.attempts} of {row.max_attempts}"
-            return Claim(row.id, row.kind, dict(row.params), row.attempts)
+            actor = Actor(row.created_by_type, row.created_by_id, row.created_by_label)
+            return Claim(row.id, row.kind, dict(row.params), row.attempts, actor)
 
         claimed = await self.db.write_in_thread(work)
         if isinstance(claimed, LockBusy):
@@ -440,9 +442,10 @@ def _finish(
     row.finished_at = utc_now()
     row.lease_owner = None
     row.run_after = None
+    if result is not None:
+        row.result = dict(result)
     if state == SUCCEEDED:
         row.progress = 100
-        row.result = dict(result) if result is not None else None
         row.error = row.error_detail = None
     elif error is not None:
         row.error, row.error_detail = _clip(error), _clip(detail)

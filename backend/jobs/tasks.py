@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from backend.datadir import FILE_MODE
-from backend.jobs.kinds import JobContext, JobFile, JobKind
+from backend.jobs.import_report import ImportReport
+from backend.jobs.kinds import JobContext, JobFailed, JobFile, JobKind
 from backend.records.export import FORMATS, RecordExport
+from backend.records.import_source import ImportMapping, SourceRow, count_rows, read_rows
+from backend.records.imports import ChunkRefused, RecordImporter
 from backend.system.backups import BackupService
 
 MAX_WAIT_S = 3600.0
@@ -61,11 +64,80 @@ def export_records(ctx: JobContext) -> dict[str, Any]:
     return {"file": target.name, "rows": rows, "bytes": target.stat().st_size, "media_type": FORMATS[fmt]}
 
 
+IMPORT_CHUNK_ROWS = 500  # rows per trip to the writer: API writes wait at most one chunk's transaction
+REPORT_PREVIEW = 20  # problems shown in the job's result; the report file has them all
+
+
+def import_records(ctx: JobContext) -> dict[str, Any]:
+    """An uploaded file's rows into a collection, a chunk per transaction; a report of the rows left out.
+
+    all_or_nothing checks every row first and writes nothing if any is at fault; skip_invalid writes
+    the valid rows and reports the others. Either way the report lists each problem: row, field, message.
+    """
+    params = ctx.params
+    name, fmt, mode = params["collection"], params["format"], params["mode"]
+    source = ctx.paths.imports / params["file"]
+    shape = ctx.run(lambda services: services.data.records.shape(name))
+    mapping = ImportMapping(shape, params.get("mapping"))
+    total = count_rows(source, fmt)
+    report = ImportReport(ctx.paths.imports / f"{ctx.job_id}.report.csv")
+    created = updated = 0
+    if mode == "all_or_nothing":
+        checked = 0
+        for rows in _chunks(read_rows(source, fmt, mapping)):
+            report.add(
+                ctx.run(lambda services, rows=rows: RecordImporter(services.data.records).check(ctx.actor, name, rows))
+            )
+            checked += len(rows)
+            ctx.progress(checked, 2 * total, f"checked {checked} of {total} rows")
+        if report.count:
+            raise JobFailed(
+                f"{report.count} problems in the file: nothing was imported (see the report)",
+                report.result(total=total, created=0, updated=0, preview=REPORT_PREVIEW),
+            )
+    done = total if mode == "all_or_nothing" else 0
+    for rows in _chunks(read_rows(source, fmt, mapping)):
+        try:
+            outcome = ctx.run(
+                lambda services, rows=rows: RecordImporter(services.data.records).write(
+                    ctx.actor, name, rows, skip_invalid=mode == "skip_invalid"
+                )
+            )
+        except ChunkRefused as refused:  # only all-or-nothing: a write since the check made these rows fail
+            report.add(refused.problems)
+            raise JobFailed(
+                f"stopped at row {refused.problems[0].row}: {created + updated} rows were imported before it",
+                report.result(total=total, created=created, updated=updated, preview=REPORT_PREVIEW),
+            ) from None
+        created, updated = created + outcome.created, updated + outcome.updated
+        report.add(outcome.problems)
+        done += len(rows)
+        ctx.progress(done, 2 * total if mode == "all_or_nothing" else total, f"imported {created + updated} rows")
+    source.unlink(missing_ok=True)  # imported: the upload is not kept (a failed job keeps it for a retry)
+    return report.result(total=total, created=created, updated=updated, preview=REPORT_PREVIEW)
+
+
+def _chunks(rows: Iterator[SourceRow]) -> Iterator[list[SourceRow]]:
+    chunk: list[SourceRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= IMPORT_CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def create_backup(ctx: JobContext) -> dict[str, Any]:
     """A checked backup of the database in backups/, old ones pruned."""
     ctx.progress(0, 1, "copying the database")
     info = BackupService(ctx.paths).create()
     return {"file": info.name, "bytes": info.size_bytes}
+
+
+def _import_title(params: Mapping[str, Any]) -> str:
+    how = "skipping bad rows" if params.get("mode") == "skip_invalid" else "all or nothing"
+    return f"Import into {params.get('collection')} from {str(params.get('format', '')).upper()} ({how})"
 
 
 def _export_title(params: Mapping[str, Any]) -> str:
@@ -83,6 +155,13 @@ JOB_KINDS: dict[str, JobKind] = {
             title=_export_title,
             timeout_s=6 * 3600,
             file=JobFile(lambda paths: paths.exports, lambda params: f"records:read:{params['collection']}"),
+        ),
+        JobKind(
+            "import",
+            import_records,
+            title=_import_title,
+            timeout_s=12 * 3600,
+            file=JobFile(lambda paths: paths.imports, lambda params: f"records:write:{params['collection']}"),
         ),
         JobKind(
             "backup",

@@ -23,10 +23,12 @@ CHUNK_ROWS = 2000
 SYSTEM_COLUMNS = ("created_at", "updated_at", "created_by", "updated_by", "_version", "_rev")
 
 
-def csv_cell(value: Any) -> str:
-    """One value as CSV text (see the module's docstring)."""
+def csv_cell(value: Any, *, as_json: bool = False) -> str:
+    """One value as CSV text (see the module's docstring); as_json: a JSON field's, always its JSON text."""
     if value is None:
         return ""
+    if as_json:  # the JSON string "123" must not come back as the number 123
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if value is True or value is False:
         return "true" if value else "false"
     if isinstance(value, str):
@@ -83,6 +85,9 @@ class RecordExport:
 
             return write_line
         header = self.header()
+        as_json = [name in self.shape.fields and self.shape.fields[name].holds_json for name in header]
         rows = csv.writer(out, lineterminator="\n")
         rows.writerow(header)
-        return lambda record: rows.writerow([csv_cell(record.get(name)) for name in header])
+        return lambda record: rows.writerow(
+            [csv_cell(record.get(name), as_json=json_text) for name, json_text in zip(header, as_json, strict=True)]
+        )

@@ -14,7 +14,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from backend.auth.access import PROTECTED, actor_of, grantor_of, requires
 from backend.errors import problem_responses
-from backend.settings import ADMIN_ONLY, MAX_BODY_BYTES, MAX_LIST_ITEMS, MIN_BODY_BYTES
+from backend.settings import ADMIN_ONLY, MAX_BODY_BYTES, MAX_LIST_ITEMS, MAX_UPLOAD_BYTES, MIN_BODY_BYTES
 from backend.system.info import SystemInfo
 from backend.system.saved_settings import SavedSettingsService, SettingView
 
@@ -31,6 +31,7 @@ class SettingsChanges(Struct, forbid_unknown_fields=True):
     sqlite_synchronous: Literal["FULL", "NORMAL"] | UnsetType | None = UNSET
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | UnsetType | None = UNSET
     max_body_bytes: Annotated[int, Meta(ge=MIN_BODY_BYTES, le=MAX_BODY_BYTES)] | UnsetType | None = UNSET
+    max_upload_bytes: Annotated[int, Meta(ge=MIN_BODY_BYTES, le=MAX_UPLOAD_BYTES)] | UnsetType | None = UNSET
     rate_limit_per_minute: Annotated[int, Meta(ge=1, le=10_000_000)] | UnsetType | None = UNSET
 
 

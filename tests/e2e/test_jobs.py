@@ -142,3 +142,37 @@ def test_a_job_running_at_a_clean_stop_resumes_at_the_next_start(tmp_path: Path)
         http = httpx.Client(base_url=again.url, headers=bearer(again.url, *ADMIN), timeout=30)
         done = _until(http, job_id, lambda job: job["state"] in FINISHED)
     assert (done["state"], done["attempts"]) == ("succeeded", 1)  # the stop did not cost it an attempt
+
+
+def test_a_large_upload_imports_while_parallel_clients_write(backend: BackendProcess) -> None:
+    admin = bearer(backend.url, *ADMIN)
+    rows, text_bytes = 240, 100_000  # 24 MB: past Litestar's 10 MB default body limit and our JSON ones
+    fields = [{"name": "n", "type": "integer", "unique": True}, {"name": "text", "type": "text"}]
+    with httpx.Client(base_url=backend.url, headers=admin, timeout=120) as http:
+        assert http.post("/api/v1/collections", json={"name": "bulk", "fields": fields}).status_code == 201
+    body = "".join(f'{{"n": {n}, "text": "{chr(97 + n % 26) * text_bytes}"}}\n' for n in range(rows)).encode()
+    assert len(body) > 20 * 1024 * 1024
+
+    def writer(n: int) -> list[str]:
+        made = []
+        with httpx.Client(base_url=backend.url, headers=admin, timeout=60) as http:
+            for k in range(25):
+                reply = http.post("/api/v1/collections/bulk/records", json={"n": 10_000 + n * 100 + k, "text": "api"})
+                assert reply.status_code == 201, reply.text
+                made.append(reply.json()["id"])
+        return made
+
+    with ThreadPoolExecutor(5) as pool, httpx.Client(base_url=backend.url, headers=admin, timeout=120) as http:
+        writes = [pool.submit(writer, n) for n in range(4)]
+        started = http.post("/api/v1/collections/bulk/import", params={"format": "jsonl"}, content=body)
+        assert started.status_code == 202, started.text
+        made = [record_id for future in writes for record_id in future.result()]
+        job = _until(http, started.json()["id"], lambda job: job["state"] in FINISHED, timeout_s=120)
+        assert job["state"] == "succeeded", job
+        assert (job["result"]["created"], job["result"]["problems"]) == (rows, 0)
+        listed = http.get("/api/v1/collections/bulk/records", params={"count": "true", "limit": 1, "fields": "n"})
+        assert listed.json()["total"] == rows + len(made)
+        for record_id in made[::10]:
+            assert http.get(f"/api/v1/collections/bulk/records/{record_id}").status_code == 200
+        one = http.get("/api/v1/collections/bulk/records", params={"filter": "n = 7"}).json()["items"][0]
+        assert one["text"] == "h" * text_bytes

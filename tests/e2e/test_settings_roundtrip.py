@@ -22,6 +22,7 @@ BY_CLI: dict[str, tuple[str, Any]] = {
     "sqlite_synchronous": ("NORMAL", "NORMAL"),
     "log_level": ("WARNING", "WARNING"),
     "max_body_bytes": ("20000000", 20_000_000),
+    "max_upload_bytes": ("5000000000", 5_000_000_000),
     "rate_limit_per_minute": ("1234", 1234),
 }
 BY_API: dict[str, Any] = {
@@ -30,6 +31,7 @@ BY_API: dict[str, Any] = {
     "sqlite_synchronous": "FULL",
     "log_level": "ERROR",
     "max_body_bytes": 30_000_000,
+    "max_upload_bytes": 40_000_000,
     "rate_limit_per_minute": 4321,
 }
 
