@@ -5,55 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QObject, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
+from desktop.api_error import ApiError, error_from_reply
+from desktop.file_sink import FileSink
+
 TIMEOUT_MS = 10_000
 
 OnSuccess = Callable[[Any], None]
 OnError = Callable[["ApiError"], None]
-
-
-@dataclass
-class ApiError(Exception):
-    """A failed API call: HTTP status (0 when no answer), detail, field errors, the problem body."""
-
-    status: int
-    detail: str
-    type: str = ""
-    errors: list[dict[str, str]] = field(default_factory=list)
-    request_id: str | None = None
-    problem: dict[str, Any] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return self.detail
-
-    def field_errors(self) -> dict[str, str]:
-        """Messages by field name, for showing next to inputs."""
-        return {e.get("field", ""): e.get("message", "") for e in self.errors}
-
-
-def _error_from_reply(status: int, body: bytes, network_error: str) -> ApiError:
-    if status == 0:
-        return ApiError(0, f"The backend did not answer: {network_error}", type="network")
-    try:
-        problem = json.loads(body)
-    except ValueError:
-        problem = {}
-    if not isinstance(problem, dict):
-        problem = {}
-    return ApiError(
-        status=status,
-        detail=str(problem.get("detail") or f"HTTP {status}"),
-        type=str(problem.get("type", "")),
-        errors=list(problem.get("errors") or []),
-        request_id=problem.get("request_id"),
-        problem=problem,
-    )
+OnProgress = Callable[[int, int], None]  # bytes received, bytes in all (-1 while unknown)
 
 
 @dataclass
@@ -78,6 +45,8 @@ class _Call:
     retried: bool = False
     sent_with: str | None = None  # the access token the call went out with
     raw: bool = False  # on_success gets the reply's bytes undecoded (big pages are decoded off the GUI thread)
+    sink: FileSink | None = None  # a download: a 2xx body goes to this file as it arrives; on_success gets its path
+    on_progress: OnProgress | None = None
 
 
 # Calls that must never carry or trigger a refresh: they are how a session starts or renews.
@@ -87,6 +56,12 @@ NO_REFRESH_PATHS = ("/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/setup
 def _receiver_alive(callback: Callable[..., object]) -> bool:
     receiver = getattr(callback, "__self__", None)
     return not isinstance(receiver, QObject) or shiboken6.isValid(receiver)
+
+
+def _succeeding(reply: QNetworkReply) -> bool:
+    """Whether the reply's status, once its headers are in, is a 2xx."""
+    status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute) or 0
+    return 200 <= int(status) < 300
 
 
 class ApiClient(QObject):
@@ -190,7 +165,18 @@ class ApiClient(QObject):
         reply = self._manager.sendCustomRequest(request, method.encode(), payload)
         self._in_flight.add(reply)
         reply.finished.connect(lambda: self._finish(reply, call))
+        if call.sink is not None:
+            reply.readyRead.connect(lambda: self._drain(reply, call))
+            if call.on_progress is not None:
+                progress = call.on_progress
+                reply.downloadProgress.connect(lambda received, total: _succeeding(reply) and progress(received, total))
         return reply
+
+    def _drain(self, reply: QNetworkReply, call: _Call) -> None:
+        """A download's bytes so far into its file; an error reply's body stays for _finish to read."""
+        assert call.sink is not None
+        if _succeeding(reply) and call.sink.error is None and not call.sink.write(bytes(reply.readAll().data())):
+            reply.abort()  # the disk refused: stop fetching what cannot be kept
 
     def _renewable(self, call: _Call) -> bool:
         return self.session is not None and not call.path.startswith(NO_REFRESH_PATHS)
@@ -233,6 +219,8 @@ class ApiClient(QObject):
         reply.deleteLater()
         self._in_flight.discard(reply)
         if not _receiver_alive(on_success):
+            if call.sink is not None:
+                call.sink.discard()
             return  # the page that asked was closed while the request was in flight
         if status == 401 and self._renewable(call) and not call.retried:
             call.retried = True
@@ -243,7 +231,9 @@ class ApiClient(QObject):
             self._waiting.append(call)
             self._refresh()
             return
-        if 200 <= status < 300 and call.raw:
+        if call.sink is not None:
+            self._finish_download(call, status, body, network_error)
+        elif 200 <= status < 300 and call.raw:
             on_success(body)
         elif 200 <= status < 300:
             try:
@@ -256,7 +246,23 @@ class ApiClient(QObject):
             if call.method != "GET":
                 self.wrote.emit(call.method, call.path, call.body)
         elif on_error:
-            on_error(_error_from_reply(status, body, network_error))
+            on_error(error_from_reply(status, body, network_error))
+
+    @staticmethod
+    def _finish_download(call: _Call, status: int, body: bytes, network_error: str) -> None:
+        """The file whole in place and its path to on_success; or the file untouched and the reason to on_error."""
+        sink = call.sink
+        assert sink is not None
+        if 200 <= status < 300 and sink.error is None and sink.write(body) and sink.commit():
+            call.on_success(sink.destination)
+            return
+        sink.discard()
+        if call.on_error is None:
+            return
+        if sink.error is not None:
+            call.on_error(ApiError(0, sink.error, type="file"))
+        else:
+            call.on_error(error_from_reply(status, body, network_error))
 
     def get(self, path: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
         """GET path."""
@@ -298,3 +304,100 @@ class ApiClient(QObject):
     def system(self, on_success: OnSuccess, on_error: OnError | None = None) -> None:
         """GET /api/v1/system: version, data dir, database size, schema revision."""
         self.get("/api/v1/system", on_success, on_error)
+
+    # -- background jobs, exports, backups ------------------------------------------------------------------
+
+    def jobs(
+        self,
+        on_success: OnSuccess,
+        on_error: OnError | None = None,
+        *,
+        limit: int = 50,
+        state: str | None = None,
+        kind: str | None = None,
+        cursor: str | None = None,
+    ) -> QNetworkReply | None:
+        """GET /api/v1/jobs: {items, next_cursor}, newest first, of this state and kind if given."""
+        query = {"limit": str(limit), "state": state, "kind": kind, "cursor": cursor}
+        return self.get("/api/v1/jobs?" + urlencode({k: v for k, v in query.items() if v}), on_success, on_error)
+
+    def job(self, job_id: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
+        """GET one job: its state, progress, message, error and result."""
+        return self.get(job_path(job_id), on_success, on_error)
+
+    def cancel_job(self, job_id: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
+        """Cancel a job (a running one stops after its current chunk); the job; 409 if it has ended."""
+        return self.request("POST", job_path(job_id, "cancel"), on_success, on_error)
+
+    def retry_job(self, job_id: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
+        """Run a failed or cancelled job again; the NEW job; 409 for a job in any other state."""
+        return self.request("POST", job_path(job_id, "retry"), on_success, on_error)
+
+    def start_wait_job(
+        self, seconds: float, on_success: OnSuccess, on_error: OnError | None = None
+    ) -> QNetworkReply | None:
+        """A diagnostic job that waits this long, reporting progress (it proves the workers run); the job."""
+        body = {"kind": "wait", "params": {"seconds": seconds}}
+        return self.request("POST", "/api/v1/jobs", on_success, on_error, body=body)
+
+    def save_job_file(
+        self,
+        job_id: str,
+        destination: Path,
+        on_success: OnSuccess,
+        on_error: OnError | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> QNetworkReply | None:
+        """Download the file a job made into destination, as it arrives; on_success gets destination."""
+        return self.download(job_path(job_id, "file"), destination, on_success, on_error, on_progress)
+
+    def download(
+        self,
+        path: str,
+        destination: Path,
+        on_success: OnSuccess,
+        on_error: OnError | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> QNetworkReply | None:
+        """GET path into the file destination, written as it arrives and put in place whole at the end.
+
+        Abort the returned reply to stop; on_error then runs and the destination is left as it was.
+        """
+        sink = FileSink(destination)
+        if not sink.open():
+            if on_error:
+                on_error(ApiError(0, sink.error or "", type="file"))
+            return None
+        return self._send(_Call("GET", path, on_success, on_error, None, raw=True, sink=sink, on_progress=on_progress))
+
+    def export_collection(
+        self,
+        name: str,
+        file_format: str,
+        filter_text: str | None,
+        on_success: OnSuccess,
+        on_error: OnError | None = None,
+    ) -> QNetworkReply | None:
+        """Start exporting a collection's records ("csv" or "jsonl", filtered if given); the job.
+
+        A filter the backend cannot read is refused at once (400, with an error for the field "filter").
+        """
+        body: dict[str, Any] = {"format": file_format}
+        if filter_text:
+            body["filter"] = filter_text
+        path = f"/api/v1/collections/{quote(name, safe='')}/export"
+        return self.request("POST", path, on_success, on_error, body=body)
+
+    def backups(self, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
+        """GET /api/v1/backups: [{name, label, size_bytes, created_at}], newest first."""
+        return self.get("/api/v1/backups", on_success, on_error)
+
+    def create_backup(self, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
+        """Take a backup now, as a job; the job."""
+        return self.request("POST", "/api/v1/backups", on_success, on_error)
+
+
+def job_path(job_id: str, action: str = "") -> str:
+    """The URL of a job, or of an action on it (cancel, retry, file)."""
+    path = f"/api/v1/jobs/{quote(job_id, safe='')}"
+    return f"{path}/{action}" if action else path

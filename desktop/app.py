@@ -20,8 +20,10 @@ from desktop.device_tokens import DeviceTokenStore
 from desktop.main_window import MainWindow
 from desktop.pages.api_keys import ApiKeysPage
 from desktop.pages.audit import AuditPage
+from desktop.pages.backups import BackupsPage
 from desktop.pages.collections import CollectionsPage
 from desktop.pages.dashboard import DashboardPage
+from desktop.pages.jobs import JobsPage
 from desktop.pages.records import RecordsPage
 from desktop.pages.registry import PAGES
 from desktop.pages.roles import RolesPage
@@ -85,6 +87,16 @@ class Console:
     def audit(self) -> AuditPage:
         """The audit page."""
         return self.pages["audit"]  # type: ignore[return-value]
+
+    @property
+    def jobs(self) -> JobsPage:
+        """The jobs page."""
+        return self.pages["jobs"]  # type: ignore[return-value]
+
+    @property
+    def backups(self) -> BackupsPage:
+        """The backups page."""
+        return self.pages["backups"]  # type: ignore[return-value]
 
 
 def owner_only_file(path: Path) -> Path:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 WAIT_S = 60
 SIZES = ((1024, 640), (1440, 900))  # the smallest window the console is made for, and a common one
 ADMIN = ("ada@field.example", "Ada Lovelace", "screenshots need a long passphrase")
+ENDED_STATES = frozenset({"succeeded", "failed", "cancelled"})
 
 
 def wait_for(signal: SignalInstance, timeout_s: float = WAIT_S, start: Callable[[], object] | None = None) -> Any:
@@ -64,6 +65,23 @@ def call(api: Any, method: str, path: str, body: Any = None) -> Any:
     return result[0]
 
 
+def pause(ms: int) -> None:
+    """Let the event loop run for ms (between polls of a job the backend runs)."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def job_in(api: Any, job_id: str, states: frozenset[str] = ENDED_STATES) -> dict[str, Any]:
+    """The job, once it is in one of states (asked a few times a second)."""
+    for _ in range(WAIT_S * 10):
+        job = call(api, "GET", f"/api/v1/jobs/{job_id}")
+        if job["state"] in states:
+            return job
+        pause(100)
+    raise RuntimeError(f"job {job_id} never reached {sorted(states)}")
+
+
 def take_screenshots(out_dir: Path, sizes: tuple[tuple[int, int], ...] = SIZES) -> list[Path]:
     """Render every page (at each window size) and dialog against a live, seeded backend; the paths written."""
     from desktop.app import application, build_console
@@ -98,6 +116,10 @@ def take_screenshots(out_dir: Path, sizes: tuple[tuple[int, int], ...] = SIZES) 
             console.window.show_page(console.collections.title)  # an empty instance offers demo data
             wait_for(console.collections.loaded, start=console.collections.refresh)
             shoot(console.window, "collections-empty")
+            for empty in (console.jobs, console.backups):  # what a person sees first: what these pages are for
+                console.window.show_page(empty.title)
+                wait_for(empty.loaded, start=empty.refresh)
+                shoot(console.window, f"{empty.title.lower()}-empty")
             _seed(console.api)
             console.window.notice.hide()  # the seeding's last "Key revoked" would sit over every page
             for width, height in sizes:
@@ -134,6 +156,7 @@ def _seed(api: Any) -> None:
     created = call(api, "POST", "/api/v1/api-keys", {"name": "old sync script", "scopes": ["system:read"]})
     call(api, "DELETE", f"/api/v1/api-keys/{created['api_key']['id']}")
     _seed_inspections(api)
+    _seed_jobs(api)
 
 
 def _seed_inspections(api: Any) -> None:
@@ -164,6 +187,24 @@ def _seed_inspections(api: Any) -> None:
         for i in range(12)
     ]
     call(api, "POST", "/api/v1/batch", {"operations": operations})
+
+
+def _seed_jobs(api: Any) -> None:
+    """An export and a backup that succeeded, an export that failed, a cancelled job and one running."""
+    job_in(api, call(api, "POST", "/api/v1/collections/inspections/export", {"format": "csv"})["id"])
+    job_in(api, call(api, "POST", "/api/v1/backups")["id"])
+    # A failed export: both workers busy, the export queued behind them, its collection deleted meanwhile.
+    call(api, "POST", "/api/v1/collections", {"name": "surveys", "fields": [{"name": "site", "type": "text"}]})
+    waits = [call(api, "POST", "/api/v1/jobs", {"kind": "wait", "params": {"seconds": 60}})["id"] for _ in range(2)]
+    for wait in waits:
+        job_in(api, wait, frozenset({"running"}))
+    doomed = call(api, "POST", "/api/v1/collections/surveys/export", {"format": "jsonl"})["id"]
+    call(api, "DELETE", "/api/v1/collections/surveys")
+    for wait in waits:
+        call(api, "POST", f"/api/v1/jobs/{wait}/cancel")
+    job_in(api, doomed)
+    running = call(api, "POST", "/api/v1/jobs", {"kind": "wait", "params": {"seconds": 600}})["id"]
+    job_in(api, running, frozenset({"running"}))
 
 
 def _backend_stopped(console: Any, size: tuple[int, int], shoot: Callable[[QWidget, str], None]) -> None:
@@ -251,6 +292,33 @@ def _data_dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
     console.records.new_record()
     shoot(console.records.dialog, "dialog-new-record")
     console.records.dialog.reject()
+    _job_dialogs(console, shoot)
+
+
+def _job_dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
+    """The export dialog (a refused filter, then done), a job in full, and the question before cancelling."""
+    records = console.records
+    records.filter_bar.edit.setText("score >")
+    wait_for(records.model.failed, start=records.filter_bar.apply)
+    export = records.export_records()
+    export.export()
+    wait_until(export.filter_error.isVisible)
+    shoot(export, "dialog-export-bad-filter")
+    export.filter.setText("score > 70")
+    export.export()
+    wait_until(export.save_button.isVisible)
+    shoot(export, "dialog-export-done")
+    export.reject()
+    records.filter_bar.edit.clear()
+    records.filter_bar.apply()
+    jobs = console.window.show_page("Jobs")
+    wait_for(jobs.loaded, start=jobs.refresh)
+    jobs.select_where("state", "failed")
+    shoot(jobs.show_details(), "dialog-job-details")
+    jobs.dialog.reject()
+    jobs.select_where("state", "running")
+    shoot(jobs.cancel_selected(), "dialog-cancel-job")
+    jobs.dialog.reject()
 
 
 def main() -> int:

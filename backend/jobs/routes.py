@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter, QueryParameter
-from litestar.response import File
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from backend.auth.access import PROTECTED, actor_of, requires
+from backend.auth.permissions import WILDCARD
 from backend.errors import Forbidden, NotFound, problem_responses
+from backend.file_download import download, file_in
 from backend.jobs.schemas import JobOut, JobPage, JobRequest, job_out
 from backend.jobs.service import JobService, JobView
 from backend.list_query import DEFAULT_LIMIT, Cursor, Limit, optional_string
@@ -31,6 +32,7 @@ class JobController(Controller):
     @get(summary="Jobs, newest first", opt=requires("jobs:read"), responses=problem_responses(400, 401, 403, 422))
     async def list_jobs(
         self,
+        request: AnyRequest,
         jobs: NamedDependency[JobService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -38,8 +40,9 @@ class JobController(Controller):
             str | None,
             QueryParameter(
                 name="state",  # "state" is a name Litestar keeps for the app's state
-                description="Only jobs in this state",
-                schema_extra=optional_string(enum=["queued", "running", "succeeded", "failed", "cancelled"]),
+                max_length=64,
+                description="Only jobs in these states, comma-separated: queued, running, succeeded, failed, cancelled",
+                schema_extra=optional_string(),
             ),
         ] = None,
         kind: Annotated[
@@ -47,8 +50,9 @@ class JobController(Controller):
         ] = None,
     ) -> JobPage:
         """Filter by state and kind; follow next_cursor for older jobs."""
-        views, next_cursor = await jobs.page(limit=limit, cursor=cursor, state=job_state, kind=kind)
-        return JobPage(items=[job_out(view) for view in views], next_cursor=next_cursor)
+        states = [part.strip() for part in job_state.split(",") if part.strip()] if job_state else None
+        views, next_cursor = await jobs.page(limit=limit, cursor=cursor, states=states, kind=kind)
+        return JobPage(items=[_out(request, view) for view in views], next_cursor=next_cursor)
 
     @post(
         summary="Start a diagnostic job",
@@ -64,9 +68,9 @@ class JobController(Controller):
         return job_out(await jobs.submit(actor_of(request), data.kind, params))
 
     @get("/{job_id:str}", summary="One job", opt=requires("jobs:read"), responses=problem_responses(401, 403, 404, 422))
-    async def get_job(self, jobs: NamedDependency[JobService], job_id: JobId) -> JobOut:
+    async def get_job(self, request: AnyRequest, jobs: NamedDependency[JobService], job_id: JobId) -> JobOut:
         """Its state, progress, error and result."""
-        return job_out(await jobs.get(job_id))
+        return _out(request, await jobs.get(job_id))
 
     @post(
         "/{job_id:str}/cancel",
@@ -77,7 +81,7 @@ class JobController(Controller):
     )
     async def cancel_job(self, request: AnyRequest, jobs: NamedDependency[JobService], job_id: JobId) -> JobOut:
         """A queued job never starts; a running one stops after the chunk it is on (409 if it has ended). Audited."""
-        return job_out(await jobs.cancel(actor_of(request), job_id))
+        return _out(request, await jobs.cancel(actor_of(request), job_id))
 
     @post(
         "/{job_id:str}/retry",
@@ -88,7 +92,7 @@ class JobController(Controller):
     )
     async def retry_job(self, request: AnyRequest, jobs: NamedDependency[JobService], job_id: JobId) -> JobOut:
         """A new job with the same kind and params (409 unless the job failed or was cancelled). Audited."""
-        return job_out(await jobs.retry(actor_of(request), job_id))
+        return _out(request, await jobs.retry(actor_of(request), job_id))
 
     @get(
         "/{job_id:str}/file",
@@ -97,7 +101,7 @@ class JobController(Controller):
         responses=problem_responses(401, 403, 404, 422),
         media_type="application/octet-stream",
     )
-    async def job_file(self, request: AnyRequest, jobs: NamedDependency[JobService], job_id: JobId) -> File:
+    async def job_file(self, request: AnyRequest, jobs: NamedDependency[JobService], job_id: JobId) -> Stream:
         """An export's file, a backup, or an import's report of its bad rows (a failed import has one too).
 
         It needs the right to read what the file holds."""
@@ -109,22 +113,11 @@ class JobController(Controller):
         needed = kind.file.permission(view.params)
         if not request.user.can(needed):
             raise Forbidden(f"Not allowed: this file needs the permission {needed}.")
-        path = _file(kind.file.folder(request.app.state.settings.paths), name)
-        media_type = str((view.result or {}).get("media_type") or "application/octet-stream")
-        return File(path=path, filename=_download_name(view, name), media_type=media_type)
+        path = file_in(kind.file.folder(request.app.state.settings.paths), name)
+        result = view.result or {}
+        media_type = str(result.get("media_type") or "application/octet-stream")
+        return download(path, str(result.get("download_name") or name), media_type)
 
 
-def _file(folder: Path, name: str) -> Path:
-    """The file name in folder, refusing any name that would lead out of it."""
-    path = folder / Path(name).name
-    if Path(name).name != name or not path.is_file():
-        raise NotFound("The job's file is gone (exports and backups are removed after a while).")
-    return path
-
-
-def _download_name(view: JobView, name: str) -> str:
-    """What the file is called when saved: "sites-20261207-031743.csv", a backup by its own name."""
-    if view.kind != "export":
-        return name
-    when = view.finished_at or view.created_at
-    return f"{view.params.get('collection', 'export')}-{when:%Y%m%d-%H%M%S}{Path(name).suffix}"
+def _out(request: AnyRequest, view: JobView) -> JobOut:
+    return job_out(view, show_detail=request.user.can(WILDCARD))

@@ -26,7 +26,7 @@ class JobOut(Struct):
     attempts: int
     max_attempts: int
     error: str | None
-    error_detail: str | None  # the traceback of the last failure
+    error_detail: str | None  # the traceback of the last failure: shown to administrators only
     result: dict[str, Any] | None  # e.g. {"file": ..., "rows": ...} for an export
     cancel_requested: bool
     retry_of: str | None
@@ -66,6 +66,9 @@ class ExportRequest(Struct, forbid_unknown_fields=True):
     filter: Annotated[str, Meta(max_length=4096)] | None = None
 
 
-def job_out(view: JobView) -> JobOut:
-    """The API's form of a job."""
-    return JobOut(**dataclasses.asdict(view))  # type: ignore[arg-type]
+def job_out(view: JobView, *, show_detail: bool = False) -> JobOut:
+    """The API's form of a job; the traceback of its failure only for administrators (show_detail)."""
+    fields = dataclasses.asdict(view)
+    if not show_detail:  # a traceback names paths and code: for whoever holds every permission, not every reader
+        fields["error_detail"] = None
+    return JobOut(**fields)

@@ -190,16 +190,20 @@ class JobService:
         return self.view(row)
 
     async def page(
-        self, *, limit: int, cursor: str | None = None, state: str | None = None, kind: str | None = None
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        states: Sequence[str] | None = None,
+        kind: str | None = None,
     ) -> tuple[list[JobView], str | None]:
-        """Newest first, filtered by state and kind; the jobs and the cursor of the next page."""
-        if state is not None and state not in STATES:
-            raise ValidationFailed(
-                "Unknown state.", errors=[FieldError("state", f"must be one of {', '.join(STATES)}")]
-            )
+        """Newest first, filtered by states and kind; the jobs and the cursor of the next page."""
+        if unknown := [state for state in states or () if state not in STATES]:
+            reason = f"{unknown[0]} is not a state: use {', '.join(STATES)}"
+            raise ValidationFailed("Unknown state.", errors=[FieldError("state", reason)])
         query = select(JobRow)
-        if state:
-            query = query.where(JobRow.state == state)
+        if states:
+            query = query.where(JobRow.state.in_(list(states)))
         if kind:
             query = query.where(JobRow.kind == kind)
 

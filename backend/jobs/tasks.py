@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from backend.datadir import FILE_MODE
@@ -15,7 +16,7 @@ from backend.records.import_source import ImportMapping, SourceRow, count_rows, 
 from backend.records.imports import ChunkRefused, RecordImporter
 from backend.system.backups import BackupService
 
-MAX_WAIT_S = 3600.0
+SQLITE_MEDIA_TYPE = "application/vnd.sqlite3"
 _TICK_S = 0.05
 
 
@@ -61,7 +62,14 @@ def export_records(ctx: JobContext) -> dict[str, Any]:
         partial.unlink(missing_ok=True)
         raise
     os.replace(partial, target)
-    return {"file": target.name, "rows": rows, "bytes": target.stat().st_size, "media_type": FORMATS[fmt]}
+    saved_as = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}.{fmt}"  # what a person's copy is called
+    return {
+        "file": target.name,
+        "download_name": saved_as,
+        "rows": rows,
+        "bytes": target.stat().st_size,
+        "media_type": FORMATS[fmt],
+    }
 
 
 IMPORT_CHUNK_ROWS = 500  # rows per trip to the writer: API writes wait at most one chunk's transaction
@@ -132,7 +140,7 @@ def create_backup(ctx: JobContext) -> dict[str, Any]:
     """A checked backup of the database in backups/, old ones pruned."""
     ctx.progress(0, 1, "copying the database")
     info = BackupService(ctx.paths).create()
-    return {"file": info.name, "bytes": info.size_bytes}
+    return {"file": info.name, "download_name": info.name, "bytes": info.size_bytes, "media_type": SQLITE_MEDIA_TYPE}
 
 
 def _import_title(params: Mapping[str, Any]) -> str:
@@ -148,7 +156,7 @@ def _export_title(params: Mapping[str, Any]) -> str:
 JOB_KINDS: dict[str, JobKind] = {
     kind.name: kind
     for kind in (
-        JobKind("wait", wait, title=lambda params: f"Wait {params.get('seconds', 1)} s", max_attempts=2),
+        JobKind("wait", wait, title=lambda params: f"Wait {float(params.get('seconds', 1)):g} s", max_attempts=2),
         JobKind(
             "export",
             export_records,

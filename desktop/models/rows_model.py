@@ -51,6 +51,18 @@ class RowsTableModel(QAbstractTableModel):
         self.rows = list(rows)
         self.endResetModel()
 
+    def update_rows(self, rows: list[dict[str, Any]], key: str) -> bool:
+        """Show these rows; when they are the same ones (by key, in order) only their cells change, so a view
+        keeps its selection, scroll and column widths. True if they were updated in place, False if replaced."""
+        if [row.get(key) for row in rows] != [row.get(key) for row in self.rows]:
+            self.set_rows(rows)
+            return False
+        self.rows = list(rows)
+        if rows:
+            last = self.index(len(rows) - 1, len(self.columns) - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
+        return True
+
     def append_rows(self, rows: list[dict[str, Any]]) -> None:
         """Add a further page at the end."""
         if not rows:

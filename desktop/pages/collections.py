@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from desktop.api import ApiClient, ApiError
 from desktop.models.rows_model import Column, local_time
+from desktop.pages.export_dialog import ExportDialog
 from desktop.pages.list_page import ListPage
 from desktop.pages.schema_editor import SchemaEditor
 from desktop.widgets.confirm import confirm
@@ -65,7 +66,11 @@ class CollectionsPage(ListPage):
         self.records_button.setToolTip("Show the selected collection's records on the Records page")
         self.records_button.clicked.connect(self.open_selected_records)
         self.footer.addWidget(self.records_button)
-        self.dialog: SchemaEditor | QMessageBox | None = None
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("The selected collection's records to a CSV or JSON Lines file")
+        self.export_button.clicked.connect(self.export_selected)
+        self.footer.addWidget(self.export_button)
+        self.dialog: SchemaEditor | QMessageBox | ExportDialog | None = None
         self.demo_running = False
         self.demo_scale = 1.0  # 10 400 records; tests ask for less
         self._demo_timer = QTimer(self, interval=DEMO_POLL_MS, singleShot=True)
@@ -78,6 +83,7 @@ class CollectionsPage(ListPage):
     def _selection_changed(self, *_args: object) -> None:
         chosen = self.selected() is not None
         self.records_button.setEnabled(chosen)
+        self.export_button.setEnabled(chosen)
         self.edit_button.setEnabled(chosen)
         self.delete_button.setEnabled(chosen)
 
@@ -143,6 +149,16 @@ class CollectionsPage(ListPage):
         if collection is not None:
             self.open_records.emit(collection["name"])
 
+    def export_selected(self) -> ExportDialog | None:
+        """The export dialog for the selected collection (all its records; the Records page offers its filter)."""
+        collection = self.selected()
+        if collection is None:
+            return None
+        dialog = ExportDialog(self.api, collection["name"], "", self)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
     # -- demo data -------------------------------------------------------------------------------------
 
     def show_count(self) -> None:
@@ -151,7 +167,7 @@ class CollectionsPage(ListPage):
         empty = self.model.rowCount() == 0 and not self.search_text()
         offer_demo = empty or self.demo_running
         self.demo_button.setVisible(offer_demo)
-        for button in (self.records_button, self.edit_button, self.delete_button):
+        for button in (self.records_button, self.export_button, self.edit_button, self.delete_button):
             button.setVisible(not offer_demo)  # nothing to act on: room for the demo button in a narrow window
         if empty and not self.demo_running:
             self.empty_label.setText("No collections yet: create one, or create demo data to explore.")

@@ -162,10 +162,14 @@ class ListPage(QWidget):
             self.loaded.emit()
             return
         self.header.clear_error()
-        self.model.set_rows(list(data.get("items") or []))
+        self.show_rows(list(data.get("items") or []))
         self.after_load(data)
         self.show_count()
         self.loaded.emit()
+
+    def show_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Put a load's rows in the table (a page that reloads often updates them in place instead)."""
+        self.model.set_rows(rows)
 
     def after_load(self, data: dict[str, Any]) -> None:
         """A hook for pages that keep more of the reply."""

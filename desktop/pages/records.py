@@ -25,6 +25,7 @@ from desktop.models import field_values
 from desktop.models.json_decoder import OffThreadJson
 from desktop.models.lazy_table_model import LazyColumn, LazyTableModel
 from desktop.models.row_source import ApiRowSource, Sort
+from desktop.pages.export_dialog import ExportDialog
 from desktop.widgets.blit_table import BlitTableView
 from desktop.widgets.confirm import confirm, mark_destructive
 from desktop.widgets.field_delegate import FieldDelegate
@@ -79,6 +80,8 @@ class RecordsPage(QWidget):
         self.header = PageHeader(self.title, self.subtitle)
         self.refresh_button = self.header.add_button("Refresh")
         self.refresh_button.setToolTip("Load again (F5)")
+        self.export_button = self.header.add_button("Export…")
+        self.export_button.setToolTip("The collection's records (those the filter matches, if you like) to a file")
         self.new_button = self.header.add_button("New record…", "primary")
         self.delete_button = self.header.add_button("Delete…")
         self.destructive_button = self.delete_button  # Del
@@ -128,6 +131,7 @@ class RecordsPage(QWidget):
 
         self.refresh_button.clicked.connect(self.refresh)
         self.new_button.clicked.connect(self.new_record)
+        self.export_button.clicked.connect(self.export_records)
         self.delete_button.clicked.connect(self.delete_selected)
         self.picker.activated.connect(lambda _index: self.choose(self.picker.currentData()))
         self.filter_bar.applied.connect(self.model.set_filter)
@@ -277,6 +281,7 @@ class RecordsPage(QWidget):
     def _selection_changed(self) -> None:
         self.delete_button.setEnabled(bool(self.selected_records()))
         self.new_button.setEnabled(self.collection is not None)
+        self.export_button.setEnabled(self.collection is not None)
         self._show_selected()
 
     def _show_selected(self) -> None:
@@ -403,6 +408,15 @@ class RecordsPage(QWidget):
             self.model.reload()
 
         self.api.request("POST", records_path(self.collection["name"]), created, dialog.show_error, body=body)
+
+    def export_records(self) -> ExportDialog | None:
+        """The export dialog for the collection on show, its filter (the one the grid shows) offered."""
+        if self.collection is None:
+            return None
+        dialog = ExportDialog(self.api, self.collection["name"], self.model.filter, self)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
 
     def delete_selected(self) -> QMessageBox | None:
         """Delete the selected records after a confirmation (Cancel is the default), in one batch."""

@@ -10,8 +10,10 @@ from PySide6.QtWidgets import QWidget
 from desktop.api import ApiClient
 from desktop.pages.api_keys import ApiKeysPage
 from desktop.pages.audit import AuditPage
+from desktop.pages.backups import BackupsPage
 from desktop.pages.collections import CollectionsPage
 from desktop.pages.dashboard import DashboardPage
+from desktop.pages.jobs import JobsPage
 from desktop.pages.records import RecordsPage
 from desktop.pages.roles import RolesPage
 from desktop.pages.users import UsersPage
@@ -36,4 +38,6 @@ PAGES: tuple[PageSpec, ...] = (
     # Appended so the shortcuts people know keep their pages; the lead may move them up.
     PageSpec("collections", CollectionsPage.title, CollectionsPage, "Ctrl+6"),
     PageSpec("records", RecordsPage.title, RecordsPage, "Ctrl+7"),
+    PageSpec("jobs", JobsPage.title, JobsPage, "Ctrl+8"),
+    PageSpec("backups", BackupsPage.title, BackupsPage, "Ctrl+9"),
 )

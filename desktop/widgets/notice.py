@@ -22,6 +22,11 @@ WRITE_MESSAGES = {
     ("PATCH", "collections/*"): "Schema saved",
     ("DELETE", "collections/*"): "Collection deleted",
     ("POST", "collections/*/records"): "Record created",
+    ("POST", "collections/*/export"): "Export started",
+    ("POST", "jobs"): "Job started",
+    ("POST", "jobs/*/cancel"): "Cancel requested",
+    ("POST", "jobs/*/retry"): "Job queued again",
+    ("POST", "backups"): "Backup started",
 }
 
 

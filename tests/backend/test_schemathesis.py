@@ -158,7 +158,13 @@ CONFIG: dict[str, object] = {
             why="as for POST, and a field id must be one of the collection's fields",
         ),
         refuses("/api/v1/batch", "POST", "400", "412", "422", why=BATCH),
-        refuses("/api/v1/jobs", "GET", "400", why=CURSOR),
+        refuses("/api/v1/jobs", "GET", "400", "422", why=CURSOR + "; state is a comma-separated list of states"),
+        refuses(
+            "/api/v1/collections/{name}/import",
+            "POST",
+            "422",
+            why="the mapping is a JSON object from column names to fields of the collection",
+        ),
         refuses(
             "/api/v1/collections/{name}/export",
             "POST",

@@ -9,6 +9,7 @@ from tests.bench import (
     exe_bench,
     grid_bench,
     http_bench,
+    jobs_bench,
     records_bench,
     schema_bench,
 )
@@ -22,6 +23,7 @@ SUITES = {
     "grid": grid_bench.main,
     "schema": schema_bench.main,
     "records": records_bench.main,
+    "jobs": jobs_bench.main,
 }
 DEFAULT = ("http", "auth", "exe")
 

@@ -42,7 +42,7 @@ def test_16_pages_are_registered_from_one_list(qtbot: QtBot, console: Console) -
     from desktop.pages.registry import PAGES
 
     names = [spec.name for spec in PAGES]
-    assert names == ["dashboard", "users", "roles", "api_keys", "audit", "collections", "records"]
+    assert names == ["dashboard", "users", "roles", "api_keys", "audit", "collections", "records", "jobs", "backups"]
     assert [console.window.nav.item(row).text() for row in range(console.window.nav.count())] == [
         spec.title for spec in PAGES
     ]

@@ -12,7 +12,16 @@ from desktop.widgets.form_dialog import DESCRIBED_CHECKS_ROWS, FormDialog
 from tests.desktop.test_identity_pages import API_TIMEOUT_MS, signed_in_console
 
 EDITOR = ("ed@field.example", "ed has a long passphrase")
-EDITOR_SCOPES = {"system:read", "collections:read", "records:read", "records:write", "api_keys:read", "api_keys:write"}
+EDITOR_SCOPES = {
+    "system:read",
+    "collections:read",
+    "records:read",
+    "records:write",
+    "api_keys:read",
+    "api_keys:write",
+    "jobs:read",  # editors see, cancel and retry background jobs (migration 0009)
+    "jobs:write",
+}
 
 
 def open_new_key_dialog(qtbot: QtBot, console: Console, holds: set[str]) -> QTreeWidget:

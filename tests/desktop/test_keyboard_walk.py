@@ -25,7 +25,7 @@ NEW = {  # pages with a New… action (Ctrl+N), and the dialog it opens
     "collections": SchemaEditor,
     "records": FormDialog,
 }
-DELETE = {"users", "roles", "api_keys", "collections", "records"}  # destructive action on the selection (Del)
+DELETE = {"users", "roles", "api_keys", "collections", "records", "jobs"}  # destructive action on the selection (Del)
 
 
 def focused() -> QWidget | None:
@@ -99,6 +99,10 @@ def test_keyboard_only_walk_of_every_page(qtbot: QtBot, console: Console) -> Non
         assert client.post("/api/v1/collections", json={"name": "walked", "fields": fields}).status_code == 201
         record = {"site": "north gate"}
         assert client.post("/api/v1/collections/walked/records", json=record).status_code == 201
+        assert client.post("/api/v1/backups").status_code == 202  # a backup (and its job) to list
+        # The newest job, first in the list, runs long enough to be cancelled (Del) during the walk.
+        waiting = {"kind": "wait", "params": {"seconds": 600}}
+        assert client.post("/api/v1/jobs", json=waiting).status_code == 202
     window = console.window
 
     for number, spec in enumerate(PAGES, start=1):

@@ -20,7 +20,7 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert result.returncode == 0, result.stderr
-    pages = {"dashboard", "collections", "records", "users", "roles", "api-keys", "audit-log"}
+    pages = {"dashboard", "collections", "records", "users", "roles", "api-keys", "audit-log", "jobs", "backups"}
     dialogs = {
         "first-admin-error",
         "sign-in",
@@ -35,10 +35,19 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         "schema-editor",
         "new-collection",
         "new-record",
+        "export-bad-filter",
+        "export-done",
+        "job-details",
+        "cancel-job",
     }
     sized = {f"{page}-{size}" for page in pages for size in ("1024x640", "1440x900")}
     shots = {p.stem for p in out.glob("*.png")}
-    assert shots == sized | {f"dialog-{name}" for name in dialogs} | {"dashboard-backend-stopped", "collections-empty"}
+    assert shots == sized | {f"dialog-{name}" for name in dialogs} | {
+        "dashboard-backend-stopped",
+        "collections-empty",
+        "jobs-empty",
+        "backups-empty",
+    }
     stopped = QImage(str(out / "dashboard-backend-stopped.png"))
     assert (stopped.width(), stopped.height()) == (1024, 640)
     image = QImage(str(out / "dashboard-1024x640.png"))

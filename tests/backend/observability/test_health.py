@@ -30,6 +30,7 @@ def test_ready_checks_database_queue_and_cache(client: TestClient[Litestar]) -> 
 
 def test_ready_counts_the_tasks_waiting(client: TestClient[Litestar]) -> None:
     queue = client.app.state.queue
+    queue.stop_consumer()  # the app's own workers would take them at once
     queue.enqueue("echo", "a")
     queue.enqueue("echo", "b")
     assert client.get("/ready").json()["checks"]["queue"]["detail"] == "2 pending"
