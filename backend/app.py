@@ -43,6 +43,7 @@ from backend.host_check import HostCheckMiddleware
 from backend.jobs.queue import JobQueue
 from backend.jobs.routes import JobController
 from backend.jobs.runner import JobRunner, open_jobs
+from backend.jobs.schedule import Retention
 from backend.jobs.transfer_routes import export_collection, import_collection
 from backend.observability.access_log import ACCESS_LOG
 from backend.observability.health_routes import health, ready
@@ -143,8 +144,16 @@ def create_app(settings: Settings) -> Litestar:
         app.state.catalog, app.state.collections = data.catalog, data.collections
         app.state.records, app.state.batch = data.records, data.batch
         app.state.demo = DemoRun()
+        retention = Retention(settings.backup_interval_hours, settings.backup_keep, settings.jobs_keep_days)
         app.state.jobs, app.state.job_runner = open_jobs(
-            asyncio.get_running_loop(), db, app.state.queue, data, app.state.identity.audit, cursors, settings.paths
+            asyncio.get_running_loop(),
+            db,
+            app.state.queue,
+            data,
+            app.state.identity.audit,
+            cursors,
+            settings.paths,
+            retention=retention,
         )
         await app.state.identity.hasher.prepare()
         app.state.setup_token_file = await app.state.identity.setup.prepare()
@@ -154,7 +163,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.readiness = ReadinessService(db, app.state.schema_head, app.state.queue, app.state.cache)
         runner: JobRunner = app.state.job_runner
         await runner.recover_at_start()
-        app.state.queue.start_consumer()
+        app.state.queue.start_consumer(periodic=True)  # the serving backend schedules the periodic jobs
         leases = asyncio.create_task(runner.keep_leases())
         try:
             yield

@@ -174,6 +174,23 @@ SPECS: tuple[SettingSpec, ...] = (
         admin_only=True,
     ),
     SettingSpec(
+        "backup_interval_hours",
+        _parse_int_between(0, 24 * 365),
+        24,
+        "Hours between scheduled backups (each at the start of its slot, UTC; 0 turns them off).",
+        savable=True,
+    ),
+    SettingSpec(
+        "backup_keep", _parse_int_between(1, 10_000), 10, "Backups kept (by hand or on schedule).", savable=True
+    ),
+    SettingSpec(
+        "jobs_keep_days",
+        _parse_int_between(1, 36_500),
+        30,
+        "Days finished jobs, their exported files and import reports are kept.",
+        savable=True,
+    ),
+    SettingSpec(
         "rate_limit_per_minute",
         _parse_positive_int,
         6000,
@@ -214,6 +231,9 @@ class Settings:
     log_level_drivers: str = "WARNING"
     max_body_bytes: int = 10 * 1024 * 1024
     max_upload_bytes: int = 2 * 1024**3
+    backup_interval_hours: int = 24
+    backup_keep: int = 10
+    jobs_keep_days: int = 30
     rate_limit_per_minute: int = 6000
     writer_wait_s: float = 30.0
     secret_file: Path | None = None

@@ -18,6 +18,7 @@ from backend.db.paging import CursorCodec
 from backend.errors import OutpostError
 from backend.jobs.queue import JobQueue
 from backend.jobs.runner import open_jobs
+from backend.jobs.schedule import Retention
 from backend.records.data_plane import DataPlane
 from backend.settings import Settings
 from backend.startup import prepare_data_dir
@@ -60,7 +61,11 @@ async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> A
         identity = Identity.open(db, prepared.secret, paths)
         cursors = CursorCodec(derive_key(prepared.secret, "cursor"))
         data = await DataPlane.open(db, identity.audit, cursors)
-        jobs, runner = open_jobs(asyncio.get_running_loop(), db, queue, data, identity.audit, cursors, paths)
+        running = prepared.settings
+        retention = Retention(running.backup_interval_hours, running.backup_keep, running.jobs_keep_days)
+        jobs, runner = open_jobs(
+            asyncio.get_running_loop(), db, queue, data, identity.audit, cursors, paths, retention=retention
+        )
         ctx = ControlContext(
             prepared.settings,
             db,

@@ -13,12 +13,13 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sqlalchemy import Connection
 
 from backend.datadir import DataDir
 from backend.db.engine import Database
+from backend.jobs.schedule import Retention
 from backend.observability.audit import AuditTrail
 from backend.records.data_plane import DataPlane
 
@@ -38,7 +39,7 @@ class TaskServices:
     jobs: JobService
     audit: AuditTrail
     paths: DataDir
-    extra: dict[str, Any]  # services of other domains a kind needs (the backups service, say), by name
+    retention: Retention
 
 
 class DataBridge(Protocol):
@@ -47,6 +48,11 @@ class DataBridge(Protocol):
     @property
     def paths(self) -> DataDir:
         """The data directory's layout."""
+        ...
+
+    @property
+    def retention(self) -> Retention:
+        """How much of what jobs make is kept."""
         ...
 
     def run(self, work: Callable[[TaskServices], Awaitable[T]]) -> T:
@@ -72,6 +78,10 @@ class LoopBridge:
     @property
     def paths(self) -> DataDir:
         return self.services.paths
+
+    @property
+    def retention(self) -> Retention:
+        return self.services.retention
 
     def run(self, work: Callable[[TaskServices], Awaitable[T]]) -> T:
         if self.loop.is_closed():

@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as WriterBusy
 from backend.datadir import DataDir
 from backend.jobs.bridge import DataBridge, TaskServices
 from backend.jobs.models import JobRow
+from backend.jobs.schedule import Retention
 from backend.observability.audit import Actor
 
 T = TypeVar("T")
@@ -101,6 +102,11 @@ class JobContext:
     def paths(self) -> DataDir:
         """The data directory's layout (where exports and backups go)."""
         return self.bridge.paths
+
+    @property
+    def retention(self) -> Retention:
+        """How many backups, and how many days of jobs and their files, are kept."""
+        return self.bridge.retention
 
     def run(self, work: Callable[[TaskServices], Awaitable[T]]) -> T:
         """work(services) where the database lives (writes go through the one writer); its result."""

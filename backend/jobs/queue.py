@@ -84,8 +84,8 @@ class JobQueue:
         """How many tasks wait for a worker."""
         return int(self.huey.pending_count())
 
-    def start_consumer(self) -> None:
-        """Run the workers and scheduler on threads of this process."""
+    def start_consumer(self, *, periodic: bool = False) -> None:
+        """Run the workers (and with periodic, the scheduler of periodic tasks) on threads of this process."""
         if self._consumer is None:
             # Huey logs every task at INFO, and a task's exception with its traceback at ERROR; the jobs
             # runner logs each job's outcome in one line, and keeps the traceback in the jobs table for admins.
@@ -94,7 +94,7 @@ class JobQueue:
                 self.huey,
                 workers=self.workers,
                 worker_type="thread",
-                periodic=False,
+                periodic=periodic,
                 initial_delay=0.05,
                 max_delay=POLL_MAX_DELAY_S,
             )

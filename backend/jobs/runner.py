@@ -17,10 +17,11 @@ import socket
 import threading
 import traceback
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from huey import signals
+from huey import crontab, signals
 from huey.api import Task
 from huey.exceptions import RetryTask
 
@@ -31,15 +32,17 @@ from backend.jobs.bridge import DataBridge, LoopBridge, TaskServices
 from backend.jobs.kinds import TRANSIENT, JobCancelled, JobContext, JobFailed, JobKind, WorkerStopping
 from backend.jobs.models import CANCELLED, FAILED, SUCCEEDED
 from backend.jobs.queue import RUN_JOB, JobQueue
+from backend.jobs.schedule import Retention, due_jobs
 from backend.jobs.service import JobService, LockBusy
 from backend.jobs.tasks import JOB_KINDS
-from backend.observability.audit import AuditTrail
+from backend.observability.audit import Actor, AuditTrail
 from backend.records.data_plane import DataPlane
 
 log = structlog.get_logger("outpost.jobs")
 LOCK_WAIT_S = 2.0  # a job waiting for a lock looks again after this
 HEARTBEAT_S = 5.0  # running jobs are marked alive this often (their lease lasts service.LEASE_S)
 SWEEP_S = 15.0  # jobs of dead workers are looked for this often
+SCHEDULER = Actor("system", None, "scheduler")
 _SKIPPED = object()  # run_job's answer for a job not to run (finished or cancelled before its turn)
 
 
@@ -63,6 +66,8 @@ class JobRunner:
         huey.post_execute(name="outpost-job-outcome")(self._outcome)
         huey.signal(signals.SIGNAL_REVOKED, signals.SIGNAL_EXPIRED)(self._not_run)
         huey.signal(signals.SIGNAL_INTERRUPTED)(self._interrupted)
+        # Run only by a consumer started with its scheduler (the serving backend's), every minute.
+        huey.periodic_task(crontab(minute="*"), name="outpost-schedule")(self._schedule)
 
     async def recover_at_start(self) -> None:
         """Embedded start: jobs a dead process left running, and queued jobs the queue lost, go to the workers.
@@ -89,6 +94,16 @@ class JobRunner:
                     await self.jobs.recover(worker=self.worker, others_dead=False)
             except Exception:  # a busy writer or a full disk: try again next beat, never stop beating
                 log.exception("job heartbeat failed")
+
+    def _schedule(self) -> None:
+        """Submit the periodic jobs due now: one per slot, whoever else asks (see schedule.py)."""
+        for due in due_jobs(datetime.now(UTC), self.bridge.retention):
+            if due.kind in self.kinds:
+                self.bridge.run(
+                    lambda services, due=due: services.jobs.submit(
+                        SCHEDULER, due.kind, due.params, dedupe_key=due.dedupe_key
+                    )
+                )
 
     # The task ----------------------------------------------------------------------------------------------------
 
@@ -181,8 +196,10 @@ def open_jobs(
     cursors: CursorCodec,
     paths: DataDir,
     kinds: Mapping[str, JobKind] = JOB_KINDS,
+    retention: Retention | None = None,
 ) -> tuple[JobService, JobRunner]:
     """The jobs service and the runner of this process's workers, wired to the queue and the data."""
     jobs = JobService(db, audit, cursors, kinds, enqueue=queue.hand_over, revoke=queue.revoke)
-    bridge = LoopBridge(loop, TaskServices(db=db, data=data, jobs=jobs, audit=audit, paths=paths, extra={}))
-    return jobs, JobRunner(queue, jobs, kinds, bridge)
+    retention = retention or Retention()
+    services = TaskServices(db=db, data=data, jobs=jobs, audit=audit, paths=paths, retention=retention)
+    return jobs, JobRunner(queue, jobs, kinds, LoopBridge(loop, services))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -399,6 +399,26 @@ class JobService:
             if kind in self.kinds:
                 await asyncio.to_thread(self.enqueue, job_id, self.kinds[kind], 0.0)
         return [job_id for job_id, _ in again]
+
+    async def purge_finished(self, before: datetime) -> int:
+        """Remove the jobs that finished before that moment; how many."""
+        statement = delete(JobRow).where(JobRow.state.in_(list(FINISHED)), JobRow.finished_at < before)
+        result = await self.db.write_in_thread(lambda session: session.execute(statement))
+        return int(result.rowcount or 0)
+
+    async def files_in_use(self) -> list[str]:
+        """The files jobs not yet ended will read (an import's upload), and those of kept jobs' results."""
+        query = select(JobRow.state, JobRow.params, JobRow.result)
+
+        def read(connection: Connection) -> list[str]:
+            names = []
+            for state, params, result in Session(bind=connection).execute(query):
+                if state not in FINISHED or state == FAILED:  # a failed import keeps its upload for a retry
+                    names.append(str((params or {}).get("file") or ""))
+                names.append(str((result or {}).get("file") or ""))
+            return [name for name in names if name]
+
+        return await self.db.read_in_thread(read)
 
     async def queued_ids(self) -> list[str]:
         """The ids of every queued job (to find those the queue lost)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backend.datadir import FILE_MODE
@@ -139,8 +139,26 @@ def _chunks(rows: Iterator[SourceRow]) -> Iterator[list[SourceRow]]:
 def create_backup(ctx: JobContext) -> dict[str, Any]:
     """A checked backup of the database in backups/, old ones pruned."""
     ctx.progress(0, 1, "copying the database")
-    info = BackupService(ctx.paths).create()
+    info = BackupService(ctx.paths, keep=ctx.retention.backup_keep).create()
     return {"file": info.name, "download_name": info.name, "bytes": info.size_bytes, "media_type": SQLITE_MEDIA_TYPE}
+
+
+def clean_up(ctx: JobContext) -> dict[str, Any]:
+    """Finished jobs older than the kept days go, with their files; stale uploads too; backups past the kept number."""
+    keep_days = int(ctx.params.get("keep_days", ctx.retention.jobs_keep_days))
+    before = datetime.now(UTC) - timedelta(days=keep_days)
+    removed_jobs = ctx.run(lambda services: services.jobs.purge_finished(before))
+    in_use = set(ctx.run(lambda services: services.jobs.files_in_use()))
+    removed_files = 0
+    for folder in (ctx.paths.exports, ctx.paths.imports):
+        for path in folder.glob("*"):
+            stale = path.is_file() and datetime.fromtimestamp(path.stat().st_mtime, UTC) < before
+            if stale and path.name not in in_use:
+                path.unlink(missing_ok=True)
+                removed_files += 1
+        ctx.checkpoint()
+    pruned = BackupService(ctx.paths, keep=ctx.retention.backup_keep).prune()
+    return {"jobs": removed_jobs, "files": removed_files, "backups": len(pruned)}
 
 
 def _import_title(params: Mapping[str, Any]) -> str:
@@ -171,6 +189,7 @@ JOB_KINDS: dict[str, JobKind] = {
             timeout_s=12 * 3600,
             file=JobFile(lambda paths: paths.imports, lambda params: f"records:write:{params['collection']}"),
         ),
+        JobKind("cleanup", clean_up, title=lambda params: "Clean-up of old jobs and files", max_attempts=1),
         JobKind(
             "backup",
             create_backup,

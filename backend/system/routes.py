@@ -33,6 +33,9 @@ class SettingsChanges(Struct, forbid_unknown_fields=True):
     max_body_bytes: Annotated[int, Meta(ge=MIN_BODY_BYTES, le=MAX_BODY_BYTES)] | UnsetType | None = UNSET
     max_upload_bytes: Annotated[int, Meta(ge=MIN_BODY_BYTES, le=MAX_UPLOAD_BYTES)] | UnsetType | None = UNSET
     rate_limit_per_minute: Annotated[int, Meta(ge=1, le=10_000_000)] | UnsetType | None = UNSET
+    backup_interval_hours: Annotated[int, Meta(ge=0, le=24 * 365)] | UnsetType | None = UNSET
+    backup_keep: Annotated[int, Meta(ge=1, le=10_000)] | UnsetType | None = UNSET
+    jobs_keep_days: Annotated[int, Meta(ge=1, le=36_500)] | UnsetType | None = UNSET
 
 
 class SettingsList(Struct):

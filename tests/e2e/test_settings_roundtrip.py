@@ -23,6 +23,9 @@ BY_CLI: dict[str, tuple[str, Any]] = {
     "log_level": ("WARNING", "WARNING"),
     "max_body_bytes": ("20000000", 20_000_000),
     "max_upload_bytes": ("5000000000", 5_000_000_000),
+    "backup_interval_hours": ("6", 6),
+    "backup_keep": ("3", 3),
+    "jobs_keep_days": ("7", 7),
     "rate_limit_per_minute": ("1234", 1234),
 }
 BY_API: dict[str, Any] = {
@@ -32,6 +35,9 @@ BY_API: dict[str, Any] = {
     "log_level": "ERROR",
     "max_body_bytes": 30_000_000,
     "max_upload_bytes": 40_000_000,
+    "backup_interval_hours": 0,
+    "backup_keep": 20,
+    "jobs_keep_days": 90,
     "rate_limit_per_minute": 4321,
 }
 

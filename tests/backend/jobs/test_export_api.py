@@ -120,7 +120,7 @@ def test_a_bad_filter_or_collection_is_refused_before_any_job(client: TestClient
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["field"] == "filter"
     assert client.post("/api/v1/collections/nowhere/export", json={}).status_code == 404
-    assert client.get("/api/v1/jobs").json()["items"] == []
+    assert client.get("/api/v1/jobs", params={"kind": "export"}).json()["items"] == []
 
 
 def test_the_file_needs_the_right_to_read_the_collection(client: TestClient[Litestar]) -> None:

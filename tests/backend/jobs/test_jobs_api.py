@@ -43,9 +43,9 @@ def test_jobs_filter_by_several_states_and_refuse_an_unknown_one(client: TestCli
     quick = client.post("/api/v1/jobs", json={"kind": "wait", "params": {"seconds": 0}}).json()
     assert _finished(client, quick["id"])["state"] == "succeeded"
     slow = client.post("/api/v1/jobs", json={"kind": "wait", "params": {"seconds": 60}}).json()
-    active = client.get("/api/v1/jobs", params={"state": "queued,running"}).json()["items"]
+    active = client.get("/api/v1/jobs", params={"state": "queued,running", "kind": "wait"}).json()["items"]
     assert [job["id"] for job in active] == [slow["id"]]
-    ended = client.get("/api/v1/jobs", params={"state": "succeeded, cancelled"}).json()["items"]
+    ended = client.get("/api/v1/jobs", params={"state": "succeeded, cancelled", "kind": "wait"}).json()["items"]
     assert [job["id"] for job in ended] == [quick["id"]]
     refused = client.get("/api/v1/jobs", params={"state": "running,lost"})
     assert refused.status_code == 422
