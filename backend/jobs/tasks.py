@@ -16,7 +16,8 @@ from backend.records.import_source import ImportMapping, SourceRow, count_rows, 
 from backend.records.imports import ChunkRefused, RecordImporter
 from backend.system.backups import BackupService
 
-SQLITE_MEDIA_TYPE = "application/vnd.sqlite3"
+# application/vnd.sqlite3 would be exact, but client generators know no such type and drop the operation.
+SQLITE_MEDIA_TYPE = "application/octet-stream"
 _TICK_S = 0.05
 
 

@@ -55,7 +55,7 @@ async def export_collection(
 Mapping = Annotated[
     str | None,
     QueryParameter(
-        max_length=8192,
+        max_length=2000,  # percent-encoded, it still fits the 8 KiB request line
         description='A JSON object from the file\'s columns (or keys) to field names, e.g. {"Site code": "code"}; '
         "by default each column named as a field (or id) fills it and the rest are ignored",
         schema_extra=optional_string(),

@@ -60,7 +60,7 @@ def test_a_backup_is_listed_and_downloads_as_a_sound_database(client: TestClient
     assert listed[0]["name"] == job["result"]["file"]
     reply = client.get(f"/api/v1/backups/{job['result']['file']}/file")
     assert reply.status_code == 200
-    assert reply.headers["content-type"].startswith("application/vnd.sqlite3")
+    assert reply.headers["content-type"].startswith("application/octet-stream")
     assert int(reply.headers["content-length"]) == len(reply.content) == job["result"]["bytes"]
     saved = tmp_path / "copy.db"
     saved.write_bytes(reply.content)
