@@ -131,7 +131,12 @@ class JobRunner:
     # Huey's hooks and signals ------------------------------------------------------------------------------------
 
     def _outcome(self, task: Task, value: Any, exc: BaseException | None) -> None:
-        if task.name != RUN_JOB or isinstance(exc, RetryTask) or value is _SKIPPED:
+        if task.name != RUN_JOB or isinstance(exc, RetryTask):
+            return
+        # Huey keeps every task's return value (or final error) in queue.db until read; the jobs table holds
+        # the outcome, so nothing would ever read it and the queue would grow by a result per job.
+        self.queue.huey.delete(task.id)
+        if value is _SKIPPED:
             return
         job_id = task.id
         _log_outcome(job_id, exc, will_retry=bool(exc is not None and task.retries))

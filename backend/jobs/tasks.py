@@ -86,6 +86,8 @@ def import_records(ctx: JobContext) -> dict[str, Any]:
     params = ctx.params
     name, fmt, mode = params["collection"], params["format"], params["mode"]
     source = ctx.paths.imports / params["file"]
+    if not source.is_file():
+        raise ValueError(f"the uploaded file is gone: uploads are kept {ctx.retention.jobs_keep_days} days")
     shape = ctx.run(lambda services: services.data.records.shape(name))
     mapping = ImportMapping(shape, params.get("mapping"))
     total = count_rows(source, fmt)

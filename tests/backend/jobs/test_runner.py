@@ -69,6 +69,7 @@ async def test_a_job_runs_to_success_with_its_result_and_progress(tmp_path: Path
         submitted = await jobs.service.submit(ADMIN, "sum", {"numbers": [1, 2, 3]})
         assert submitted.state == QUEUED
         done = await jobs.wait_for(submitted.id)
+        assert jobs.queue.huey.result_count() == 0  # the outcome lives in the jobs table, not in queue.db
     assert (done.state, done.progress, done.result, done.attempts) == (SUCCEEDED, 100, {"sum": 6}, 1)
     assert done.started_at is not None
     assert done.finished_at is not None
