@@ -7,16 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QObject, QUrl, Signal
+from PySide6.QtCore import QByteArray, QFile, QIODevice, QObject, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 from desktop.api_error import ApiError, error_from_reply
+from desktop.api_jobs import JobCalls
 from desktop.file_sink import FileSink
 
 TIMEOUT_MS = 10_000
+UPLOAD_TIMEOUT_MS = 120_000  # a large file's last bytes may wait on the backend's disk before the answer comes
 
 OnSuccess = Callable[[Any], None]
 OnError = Callable[["ApiError"], None]
@@ -46,7 +48,8 @@ class _Call:
     sent_with: str | None = None  # the access token the call went out with
     raw: bool = False  # on_success gets the reply's bytes undecoded (big pages are decoded off the GUI thread)
     sink: FileSink | None = None  # a download: a 2xx body goes to this file as it arrives; on_success gets its path
-    on_progress: OnProgress | None = None
+    on_progress: OnProgress | None = None  # a download's bytes received, or an upload's bytes sent
+    upload: Path | None = None  # an upload: the request's body is this file, read from disk as it is sent
 
 
 # Calls that must never carry or trigger a refresh: they are how a session starts or renews.
@@ -64,7 +67,7 @@ def _succeeding(reply: QNetworkReply) -> bool:
     return 200 <= int(status) < 300
 
 
-class ApiClient(QObject):
+class ApiClient(QObject, JobCalls):
     """Typed, non-blocking calls to the Outpost API; results arrive through callbacks.
 
     A signed-in session's access token goes on every call. When one comes back 401, the client
@@ -158,11 +161,16 @@ class ApiClient(QObject):
         if self.session is not None and not path.startswith(NO_REFRESH_PATHS):
             call.sent_with = self.session.access_token
             request.setRawHeader(b"Authorization", f"Bearer {self.session.access_token}".encode())
-        payload = QByteArray()
-        if body is not None:
-            request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, "application/json")
-            payload = QByteArray(json.dumps(body).encode())
-        reply = self._manager.sendCustomRequest(request, method.encode(), payload)
+        if call.upload is not None:
+            reply = self._send_file(request, call)
+            if reply is None:
+                return None
+        else:
+            payload = QByteArray()
+            if body is not None:
+                request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, "application/json")
+                payload = QByteArray(json.dumps(body).encode())
+            reply = self._manager.sendCustomRequest(request, method.encode(), payload)
         self._in_flight.add(reply)
         reply.finished.connect(lambda: self._finish(reply, call))
         if call.sink is not None:
@@ -170,6 +178,29 @@ class ApiClient(QObject):
             if call.on_progress is not None:
                 progress = call.on_progress
                 reply.downloadProgress.connect(lambda received, total: _succeeding(reply) and progress(received, total))
+        return reply
+
+    def _send_file(self, request: QNetworkRequest, call: _Call) -> QNetworkReply | None:
+        """Send call.upload as the body, read from disk in chunks as the network takes them (never whole in memory).
+
+        The file is opened afresh for each sending, so a call sent again after a token refresh starts at its
+        first byte; it belongs to the reply and closes with it.
+        """
+        assert call.upload is not None
+        source = QFile(str(call.upload))
+        if not source.open(QIODevice.OpenModeFlag.ReadOnly):
+            if call.on_error:
+                call.on_error(ApiError(0, f"Cannot read {call.upload}: {source.errorString()}", type="file"))
+            return None
+        request.setTransferTimeout(UPLOAD_TIMEOUT_MS)
+        request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, "application/octet-stream")
+        request.setHeader(QNetworkRequest.KnownHeaders.ContentLengthHeader, source.size())
+        reply = self._manager.sendCustomRequest(request, call.method.encode(), source)
+        source.setParent(reply)
+        if call.on_progress is not None:
+            progress = call.on_progress
+            # Qt says (0, 0) once the body is all out: not news, and it would read as a restart.
+            reply.uploadProgress.connect(lambda sent, total: (sent or total) and progress(sent, total))
         return reply
 
     def _drain(self, reply: QNetworkReply, call: _Call) -> None:
@@ -305,52 +336,6 @@ class ApiClient(QObject):
         """GET /api/v1/system: version, data dir, database size, schema revision."""
         self.get("/api/v1/system", on_success, on_error)
 
-    # -- background jobs, exports, backups ------------------------------------------------------------------
-
-    def jobs(
-        self,
-        on_success: OnSuccess,
-        on_error: OnError | None = None,
-        *,
-        limit: int = 50,
-        state: str | None = None,
-        kind: str | None = None,
-        cursor: str | None = None,
-    ) -> QNetworkReply | None:
-        """GET /api/v1/jobs: {items, next_cursor}, newest first, of this state and kind if given."""
-        query = {"limit": str(limit), "state": state, "kind": kind, "cursor": cursor}
-        return self.get("/api/v1/jobs?" + urlencode({k: v for k, v in query.items() if v}), on_success, on_error)
-
-    def job(self, job_id: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
-        """GET one job: its state, progress, message, error and result."""
-        return self.get(job_path(job_id), on_success, on_error)
-
-    def cancel_job(self, job_id: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
-        """Cancel a job (a running one stops after its current chunk); the job; 409 if it has ended."""
-        return self.request("POST", job_path(job_id, "cancel"), on_success, on_error)
-
-    def retry_job(self, job_id: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
-        """Run a failed or cancelled job again; the NEW job; 409 for a job in any other state."""
-        return self.request("POST", job_path(job_id, "retry"), on_success, on_error)
-
-    def start_wait_job(
-        self, seconds: float, on_success: OnSuccess, on_error: OnError | None = None
-    ) -> QNetworkReply | None:
-        """A diagnostic job that waits this long, reporting progress (it proves the workers run); the job."""
-        body = {"kind": "wait", "params": {"seconds": seconds}}
-        return self.request("POST", "/api/v1/jobs", on_success, on_error, body=body)
-
-    def save_job_file(
-        self,
-        job_id: str,
-        destination: Path,
-        on_success: OnSuccess,
-        on_error: OnError | None = None,
-        on_progress: OnProgress | None = None,
-    ) -> QNetworkReply | None:
-        """Download the file a job made into destination, as it arrives; on_success gets destination."""
-        return self.download(job_path(job_id, "file"), destination, on_success, on_error, on_progress)
-
     def download(
         self,
         path: str,
@@ -370,34 +355,16 @@ class ApiClient(QObject):
             return None
         return self._send(_Call("GET", path, on_success, on_error, None, raw=True, sink=sink, on_progress=on_progress))
 
-    def export_collection(
+    def upload(
         self,
-        name: str,
-        file_format: str,
-        filter_text: str | None,
+        path: str,
+        source: Path,
         on_success: OnSuccess,
         on_error: OnError | None = None,
+        on_progress: OnProgress | None = None,
     ) -> QNetworkReply | None:
-        """Start exporting a collection's records ("csv" or "jsonl", filtered if given); the job.
+        """POST the file source as the request's body, streamed from disk; on_progress gets the bytes sent so far.
 
-        A filter the backend cannot read is refused at once (400, with an error for the field "filter").
+        Abort the returned reply to stop sending; on_error then runs. A file that cannot be read fails at once.
         """
-        body: dict[str, Any] = {"format": file_format}
-        if filter_text:
-            body["filter"] = filter_text
-        path = f"/api/v1/collections/{quote(name, safe='')}/export"
-        return self.request("POST", path, on_success, on_error, body=body)
-
-    def backups(self, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
-        """GET /api/v1/backups: [{name, label, size_bytes, created_at}], newest first."""
-        return self.get("/api/v1/backups", on_success, on_error)
-
-    def create_backup(self, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
-        """Take a backup now, as a job; the job."""
-        return self.request("POST", "/api/v1/backups", on_success, on_error)
-
-
-def job_path(job_id: str, action: str = "") -> str:
-    """The URL of a job, or of an action on it (cancel, retry, file)."""
-    path = f"/api/v1/jobs/{quote(job_id, safe='')}"
-    return f"{path}/{action}" if action else path
+        return self._send(_Call("POST", path, on_success, on_error, None, on_progress=on_progress, upload=source))

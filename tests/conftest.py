@@ -18,6 +18,10 @@ from backend.startup import prepare_data_dir
 # Offscreen Qt for every GUI test; an exported but empty value would abort Qt.
 if not os.environ.get("QT_QPA_PLATFORM"):
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# Every backend a test starts (in-process or a child, which inherits this) takes no scheduled backup at its
+# first minute: a test that counts jobs or backups would otherwise race it. tests/backend/jobs/test_schedule.py
+# covers the schedule itself.
+os.environ.setdefault("OUTPOST_BACKUP_INTERVAL_HOURS", "0")
 
 TEST_HOST = "testserver.local"
 ADMIN_EMAIL = "admin@example.org"
@@ -51,7 +55,9 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
     """Settings on the fresh data dir, answering the test clients' Host names."""
-    return load_settings({"data_dir": data_dir, "allowed_hosts": f"{TEST_HOST},testserver"}, {})
+    return load_settings(
+        {"data_dir": data_dir, "allowed_hosts": f"{TEST_HOST},testserver", "backup_interval_hours": 0}, {}
+    )
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import socket
 import threading
 import traceback
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -97,13 +97,27 @@ class JobRunner:
 
     def _schedule(self) -> None:
         """Submit the periodic jobs due now: one per slot, whoever else asks (see schedule.py)."""
-        for due in due_jobs(datetime.now(UTC), self.bridge.retention):
+        retention = self.bridge.retention
+        for due in due_jobs(datetime.now(UTC), retention):
+            if due.kind == "cleanup" and not self._anything_to_clean(retention):
+                continue  # a clean-up with nothing to do would only fill the jobs list
             if due.kind in self.kinds:
                 self.bridge.run(
                     lambda services, due=due: services.jobs.submit(
                         SCHEDULER, due.kind, due.params, dedupe_key=due.dedupe_key
                     )
                 )
+
+    def _anything_to_clean(self, retention: Retention) -> bool:
+        """Whether a clean-up would remove anything: an old finished job or file, a backup past the kept ones."""
+        before = datetime.now(UTC) - timedelta(days=retention.jobs_keep_days)
+        if self.bridge.run(lambda services: services.jobs.finished_before(before)):
+            return True
+        paths, stamp = self.bridge.paths, before.timestamp()
+        for folder in (paths.exports, paths.imports):
+            if folder.is_dir() and any(path.stat().st_mtime < stamp for path in folder.iterdir() if path.is_file()):
+                return True
+        return paths.backups.is_dir() and len(list(paths.backups.glob("backup-*.db"))) > retention.backup_keep
 
     # The task ----------------------------------------------------------------------------------------------------
 

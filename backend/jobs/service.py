@@ -406,6 +406,11 @@ class JobService:
         result = await self.db.write_in_thread(lambda session: session.execute(statement))
         return int(result.rowcount or 0)
 
+    async def finished_before(self, before: datetime) -> bool:
+        """Whether any job finished before that moment (a clean-up would remove it)."""
+        query = select(JobRow.id).where(JobRow.state.in_(list(FINISHED)), JobRow.finished_at < before).limit(1)
+        return await self.db.read_in_thread(lambda connection: connection.execute(query).first() is not None)
+
     async def files_in_use(self) -> list[str]:
         """The files jobs not yet ended will read (an import's upload), and those of kept jobs' results."""
         query = select(JobRow.state, JobRow.params, JobRow.result)

@@ -114,14 +114,18 @@ def result_text(job: dict[str, Any]) -> str:
 
 
 def has_file(job: dict[str, Any]) -> bool:
-    """Whether the job made a file one can save (a succeeded export or backup)."""
-    return job.get("state") == "succeeded" and isinstance((job.get("result") or {}).get("file"), str)
+    """Whether the job made a file one can save: a succeeded export or backup, an import's report of problems
+    (a failed all-or-nothing import has one too: it says why)."""
+    ended = job.get("state") == "succeeded" or (job.get("state") == "failed" and job.get("kind") == "import")
+    return ended and isinstance((job.get("result") or {}).get("file"), str)
 
 
 def suggested_file_name(job: dict[str, Any]) -> str:
     """The name the save dialog offers: the backend's download_name ("sites-20261207-031743.csv"), else the
     stored file's own name; never a path."""
     result = job.get("result") or {}
+    if job.get("kind") == "import" and not result.get("download_name"):  # the report: named for its collection
+        return PurePath(f"{(job.get('params') or {}).get('collection') or 'import'}-import-problems.csv").name
     return PurePath(str(result.get("download_name") or result.get("file") or "job")).name
 
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 from desktop.api import ApiClient, ApiError
 from desktop.models.rows_model import Column, local_time
 from desktop.pages.export_dialog import ExportDialog
+from desktop.pages.import_dialog import ImportDialog
 from desktop.pages.list_page import ListPage
 from desktop.pages.schema_editor import SchemaEditor
 from desktop.widgets.confirm import confirm
@@ -70,7 +71,11 @@ class CollectionsPage(ListPage):
         self.export_button.setToolTip("The selected collection's records to a CSV or JSON Lines file")
         self.export_button.clicked.connect(self.export_selected)
         self.footer.addWidget(self.export_button)
-        self.dialog: SchemaEditor | QMessageBox | ExportDialog | None = None
+        self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip("Records from a CSV or JSON Lines file into the selected collection")
+        self.import_button.clicked.connect(self.import_selected)
+        self.footer.addWidget(self.import_button)
+        self.dialog: SchemaEditor | QMessageBox | ExportDialog | ImportDialog | None = None
         self.demo_running = False
         self.demo_scale = 1.0  # 10 400 records; tests ask for less
         self._demo_timer = QTimer(self, interval=DEMO_POLL_MS, singleShot=True)
@@ -84,6 +89,7 @@ class CollectionsPage(ListPage):
         chosen = self.selected() is not None
         self.records_button.setEnabled(chosen)
         self.export_button.setEnabled(chosen)
+        self.import_button.setEnabled(chosen)
         self.edit_button.setEnabled(chosen)
         self.delete_button.setEnabled(chosen)
 
@@ -159,6 +165,17 @@ class CollectionsPage(ListPage):
         dialog.open()
         return dialog
 
+    def import_selected(self) -> ImportDialog | None:
+        """The import dialog for the selected collection; the list (its record counts) loads again once it has ended."""
+        collection = self.selected()
+        if collection is None:
+            return None
+        dialog = ImportDialog(self.api, collection["name"], self)
+        dialog.ended.connect(lambda _job: self.refresh())
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
     # -- demo data -------------------------------------------------------------------------------------
 
     def show_count(self) -> None:
@@ -167,7 +184,8 @@ class CollectionsPage(ListPage):
         empty = self.model.rowCount() == 0 and not self.search_text()
         offer_demo = empty or self.demo_running
         self.demo_button.setVisible(offer_demo)
-        for button in (self.records_button, self.export_button, self.edit_button, self.delete_button):
+        actions = (self.records_button, self.export_button, self.import_button, self.edit_button, self.delete_button)
+        for button in actions:
             button.setVisible(not offer_demo)  # nothing to act on: room for the demo button in a narrow window
         if empty and not self.demo_running:
             self.empty_label.setText("No collections yet: create one, or create demo data to explore.")

@@ -53,8 +53,9 @@ ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 EMPTY = (
     "No jobs yet.\n\nJobs are the work the backend does in the background, so that nothing waits on it: "
-    "exports of a collection (Records page, Export…) and backups (Backups page, Back up now). "
-    "Each one shows here with its progress; the file an export or a backup made can be saved from here."
+    "exports and imports of a collection (Records page, Export… and Import…) and backups (Backups page, Back up "
+    "now). Each one shows here with its progress; the file an export or a backup made, or an import's report of "
+    "problems, can be saved from here."
 )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
 
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -26,8 +25,10 @@ from desktop.models.json_decoder import OffThreadJson
 from desktop.models.lazy_table_model import LazyColumn, LazyTableModel
 from desktop.models.row_source import ApiRowSource, Sort
 from desktop.pages.export_dialog import ExportDialog
+from desktop.pages.import_dialog import ImportDialog
+from desktop.pages.record_edits import CellEdits, records_path
 from desktop.widgets.blit_table import BlitTableView
-from desktop.widgets.confirm import confirm, mark_destructive
+from desktop.widgets.confirm import confirm
 from desktop.widgets.field_delegate import FieldDelegate
 from desktop.widgets.filter_bar import FilterBar
 from desktop.widgets.form_dialog import FormDialog, FormField
@@ -35,12 +36,6 @@ from desktop.widgets.page_header import PageHeader
 
 SYSTEM_COLUMNS = ("id", "created_at", "updated_at")
 WIDEST_COLUMN = 260  # a long note gives way to an ellipsis (the JSON panel shows all of it)
-
-
-def records_path(collection: str, record_id: str | None = None) -> str:
-    """The records URL of a collection, or of one record in it."""
-    path = f"/api/v1/collections/{quote(collection, safe='')}/records"
-    return f"{path}/{quote(record_id, safe='')}" if record_id else path
 
 
 def form_field(field: dict[str, Any]) -> FormField:
@@ -82,6 +77,8 @@ class RecordsPage(QWidget):
         self.refresh_button.setToolTip("Load again (F5)")
         self.export_button = self.header.add_button("Export…")
         self.export_button.setToolTip("The collection's records (those the filter matches, if you like) to a file")
+        self.import_button = self.header.add_button("Import…")
+        self.import_button.setToolTip("Records from a CSV or JSON Lines file into the collection")
         self.new_button = self.header.add_button("New record…", "primary")
         self.delete_button = self.header.add_button("Delete…")
         self.destructive_button = self.delete_button  # Del
@@ -132,6 +129,7 @@ class RecordsPage(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.new_button.clicked.connect(self.new_record)
         self.export_button.clicked.connect(self.export_records)
+        self.import_button.clicked.connect(self.import_records)
         self.delete_button.clicked.connect(self.delete_selected)
         self.picker.activated.connect(lambda _index: self.choose(self.picker.currentData()))
         self.filter_bar.applied.connect(self.model.set_filter)
@@ -139,7 +137,8 @@ class RecordsPage(QWidget):
         self.model.block_arrived.connect(lambda _block: self._fit_columns_once())
         self._columns_fitted = True
         self.model.failed.connect(self._rows_failed)
-        self.model.edit_requested.connect(self.save_cell)
+        self.edits = CellEdits(self)
+        self.model.edit_requested.connect(self.edits.save)
         self.model.dataChanged.connect(lambda *_args: self._show_selected())
         self.model.modelReset.connect(self._selection_cleared)
         self.table.selectionModel().selectionChanged.connect(lambda *_args: self._selection_changed())
@@ -282,6 +281,7 @@ class RecordsPage(QWidget):
         self.delete_button.setEnabled(bool(self.selected_records()))
         self.new_button.setEnabled(self.collection is not None)
         self.export_button.setEnabled(self.collection is not None)
+        self.import_button.setEnabled(self.collection is not None)
         self._show_selected()
 
     def _show_selected(self) -> None:
@@ -290,84 +290,6 @@ class RecordsPage(QWidget):
         text = json.dumps(record, indent=2, ensure_ascii=False) if record else ""
         if self.json_panel.toPlainText() != text:
             self.json_panel.setPlainText(text)
-
-    # -- editing ------------------------------------------------------------------------------------------
-
-    def save_cell(self, row: int, key: str, value: Any, *, overwrite: bool = False) -> None:
-        """PATCH one field of the record at row, guarded by its revision (unless overwriting)."""
-        record = self.model.row(row)
-        if record is None or self.collection is None:
-            return
-        collection, record_id, generation = self.collection["name"], str(record["id"]), self.model.generation
-        headers = {} if overwrite else {"If-Match": f'"{record.get("_rev", "")}"'}
-
-        def still_there() -> bool:
-            current = self.model.row(row)
-            return generation == self.model.generation and current is not None and current.get("id") == record_id
-
-        def saved(updated: Any) -> None:
-            if still_there() and isinstance(updated, dict):
-                self.model.replace_row(row, updated)
-
-        def refused(error: ApiError) -> None:
-            if not still_there():
-                return
-            if error.status == 412:
-                self.ask_reload_or_overwrite(row, key, value)
-            elif error.status == 422:
-                messages = error.field_errors()
-                self.model.set_cell_error(row, key, messages.get(key) or error.detail)
-                self.header.show_error(f"{key}: {messages.get(key) or error.detail}")
-            else:
-                self.header.show_error(self.explain(error))
-
-        self.api.request(
-            "PATCH", records_path(collection, record_id), saved, refused, body={key: value}, headers=headers
-        )
-
-    def ask_reload_or_overwrite(self, row: int, key: str, value: Any) -> QMessageBox:
-        """The record changed elsewhere since it was loaded: take theirs (reload) or keep this edit (overwrite)."""
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Changed elsewhere",
-            f"This record was changed elsewhere since it was loaded. Reload it and lose your edit of {key}, "
-            f"or overwrite the other change with yours?",
-            QMessageBox.StandardButton.NoButton,
-            self,
-        )
-        reload = box.addButton("Reload", QMessageBox.ButtonRole.AcceptRole)
-        overwrite = box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole)
-        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-        mark_destructive(overwrite)
-        box.setDefaultButton(reload)
-        box.setEscapeButton(cancel)
-
-        def chosen(button: object) -> None:
-            if button is reload:
-                self.reload_row(row)
-            elif button is overwrite:
-                self.save_cell(row, key, value, overwrite=True)
-
-        box.buttonClicked.connect(chosen)
-        box.open()
-        self.dialog = box
-        return box
-
-    def reload_row(self, row: int) -> None:
-        """Fetch the server's copy of the record at row."""
-        record = self.model.row(row)
-        if record is None or self.collection is None:
-            return
-        record_id = str(record["id"])
-        self.api.get(
-            records_path(self.collection["name"], record_id),
-            lambda fresh: (
-                self.model.row(row) is not None
-                and self.model.row(row).get("id") == record_id  # type: ignore[union-attr]
-                and self.model.replace_row(row, fresh)
-            ),
-            lambda error: self.header.show_error(self.explain(error)),
-        )
 
     # -- add and delete -----------------------------------------------------------------------------------
 
@@ -417,6 +339,20 @@ class RecordsPage(QWidget):
         self.dialog = dialog
         dialog.open()
         return dialog
+
+    def import_records(self) -> ImportDialog | None:
+        """The import dialog for the collection on show; its grid loads again once an import has ended."""
+        if self.collection is None:
+            return None
+        dialog = ImportDialog(self.api, self.collection["name"], self)
+        dialog.ended.connect(lambda _job, name=self.collection["name"]: self._imported(name))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _imported(self, name: str) -> None:
+        if self.collection is not None and self.collection["name"] == name:
+            self.model.reload()  # the view keeps its place; new rows count in the total
 
     def delete_selected(self) -> QMessageBox | None:
         """Delete the selected records after a confirmation (Cancel is the default), in one batch."""

@@ -23,6 +23,7 @@ WRITE_MESSAGES = {
     ("DELETE", "collections/*"): "Collection deleted",
     ("POST", "collections/*/records"): "Record created",
     ("POST", "collections/*/export"): "Export started",
+    ("POST", "collections/*/import"): "Import started",
     ("POST", "jobs"): "Job started",
     ("POST", "jobs/*/cancel"): "Cancel requested",
     ("POST", "jobs/*/retry"): "Job queued again",

@@ -37,6 +37,8 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         "new-record",
         "export-bad-filter",
         "export-done",
+        "import-preview",
+        "import-done",
         "job-details",
         "cancel-job",
     }

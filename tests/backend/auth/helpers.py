@@ -192,6 +192,7 @@ class Instance:
 @contextmanager
 def running_instance(data_dir: Path, admin: dict[str, str] | None = None, **flags: Any) -> Iterator[Instance]:
     """An app over data_dir, its lifespan running, its first administrator signed in (admin: already so)."""
+    flags = {"backup_interval_hours": 0, **flags}  # no scheduled backup racing the tests that count jobs or events
     settings = load_settings({"data_dir": data_dir, "allowed_hosts": f"{TEST_HOST},testserver", **flags}, {})
     app = create_app(prepare_data_dir(settings).settings)
     with TestClient(app, base_url=f"http://{TEST_HOST}") as client:

@@ -44,6 +44,13 @@ async def test_asking_again_and_again_makes_one_job_per_slot(tmp_path: Path) -> 
         for _ in range(3):  # the scheduler's every-minute ask, from worker threads, as Huey runs it
             await asyncio.to_thread(jobs.runner._schedule)
         page, _ = await jobs.service.page(limit=10)
+        assert [job.kind for job in page] == ["backup"]  # nothing is old enough to clean up yet
+        old = (jobs.paths.exports / "old.csv", time.time() - 40 * 86400)
+        old[0].write_text("x")
+        os.utime(old[0], (old[1], old[1]))
+        for _ in range(3):
+            await asyncio.to_thread(jobs.runner._schedule)
+        page, _ = await jobs.service.page(limit=10)
     assert sorted(job.kind for job in page) == ["backup", "cleanup"]
 
 

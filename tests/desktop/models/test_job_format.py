@@ -88,6 +88,10 @@ def test_the_file_is_offered_under_the_backends_download_name() -> None:
     assert has_file(EXPORT)
     assert not has_file({**EXPORT, "state": "failed"})
     assert not has_file({**EXPORT, "result": None})
+    report = {"file": "j9.report.csv", "media_type": "text/csv", "problems": 3}
+    failed_import = {"kind": "import", "state": "failed", "params": {"collection": "sites"}, "result": report}
+    assert has_file(failed_import)  # an all-or-nothing import that refused the file: its report says why
+    assert suggested_file_name(failed_import) == "sites-import-problems.csv"
     assert suggested_file_name(EXPORT) == "sites-20261207-031743.csv"  # as Content-Disposition names it
     assert suggested_file_name({**EXPORT, "result": {"file": "j1.csv"}}) == "j1.csv"  # a job from before the name
     backup = {"kind": "backup", "state": "succeeded", "result": {"file": "backup-20261207T033010Z.db"}}
