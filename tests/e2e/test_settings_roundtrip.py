@@ -77,8 +77,10 @@ def running(process: BackendProcess, bearer: dict[str, str]) -> dict[str, dict[s
 
 
 def test_every_savable_setting_round_trips_through_cli_api_and_restart(
-    data_dir: Path, processes: list[BackendProcess]
+    data_dir: Path, processes: list[BackendProcess], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The tests' own default (tests/conftest.py) would come from the environment, above any saved value.
+    monkeypatch.delenv("OUTPOST_BACKUP_INTERVAL_HOURS", raising=False)
     assert set(BY_CLI) == set(BY_API) == SAVABLE, "a new savable setting needs a value here"
     for name, (text, _typed) in BY_CLI.items():
         saved = run_outpost("settings", "set", name, text, "--data-dir", str(data_dir))
