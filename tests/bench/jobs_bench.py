@@ -174,9 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--noop", type=int, default=500)
     args = parser.parse_args(argv)
-    if pinning():
-        os.sched_setaffinity(0, {CLIENT_CORE})
-    print("server on core 0, this client on core 1" if pinning() else "not pinned", flush=True)
+    pinned = pinning()  # asked before this process moves to its core, which would make the answer no
+    print("server on core 0, this client on core 1" if pinned else "not pinned", flush=True)
     results: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="outpost-jobs-bench-") as tmp:
         scratch = Path(tmp)
@@ -186,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, "-m", "backend", "serve", "--port", "0", "--data-dir", str(data_dir)]
         with (scratch / "server.log").open("w") as log, spawn(cmd, log, pipe_stdout=True) as proc:
             base = ready_url(proc)
+            if pinned:  # the server has its core (taskset); the client, the uploads and sqlite3 take the other
+                os.sched_setaffinity(0, {CLIENT_CORE})
             _, access, _ = bench_credentials(base, str(data_dir))
             headers = {"Authorization": f"Bearer {access}"}
             call_json(base, "POST", "/api/v1/collections", {"name": "items", "fields": FIELDS}, headers)
