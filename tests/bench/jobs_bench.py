@@ -28,6 +28,7 @@ from typing import Any
 from huey import SqliteHuey
 
 from backend.jobs.kinds import JobKind
+from backend.observability.logging import configure_logging
 from tests.backend.jobs.harness import ADMIN, running_jobs
 from tests.bench.http_bench import CLIENT_CORE, bench_credentials, call_json, pinning, ready_url, spawn
 
@@ -174,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--noop", type=int, default=500)
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # the in-process jobs would print a line each
     pinned = pinning()  # asked before this process moves to its core, which would make the answer no
     print("server on core 0, this client on core 1" if pinned else "not pinned", flush=True)
     results: list[tuple[str, str, str]] = []
