@@ -60,6 +60,7 @@ from backend.settings import Settings
 from backend.system.backup_routes import BackupController
 from backend.system.cache_routes import CacheController
 from backend.system.info import system_info
+from backend.system.restore import settle_restore
 from backend.system.routes import SystemController
 from backend.system.saved_settings import SavedSettingsService
 
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
         # One for the app's life: probes that arrive together share one check (see ReadinessService.check).
         app.state.readiness = ReadinessService(db, app.state.schema_head, app.state.queue, app.state.cache)
         runner: JobRunner = app.state.job_runner
+        await settle_restore(settings.paths, app.state.identity.audit, app.state.jobs, app.state.queue)
         await runner.recover_at_start()
         app.state.queue.start_consumer(periodic=True)  # the serving backend schedules the periodic jobs
         leases = asyncio.create_task(runner.keep_leases())

@@ -12,12 +12,15 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from backend.cli_support import _fail, _identity_args, _run, _settings, data_dir_option
 from backend.settings import Settings
+
+if TYPE_CHECKING:
+    from backend.observability.audit import Actor
 
 FINISHED = ("succeeded", "failed", "cancelled")
 FOLLOW_EVERY_S = 0.25
@@ -75,8 +78,11 @@ def backup_list(data_dir: str | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def backup_restore(data_dir: str | None, file: Path, yes: bool) -> None:
-    """Replace the database with FILE (the current one is kept in backups/ first). Stop the backend before."""
-    from backend.datadir import DataDirBusy, DataDirLock, make_files_owner_only
+    """Replace the database with FILE (the current one is kept in backups/ first).
+
+    A running backend does it: it stops serving, restores, and serves again at the same address.
+    """
+    from backend.datadir import DataDirBusy, DataDirLock, is_locked, make_files_owner_only
     from backend.db.migrate import MigrationError
     from backend.system.restore import RestoreRefused, restore_database
 
@@ -84,16 +90,31 @@ def backup_restore(data_dir: str | None, file: Path, yes: bool) -> None:
     if not yes and not click.confirm(f"Replace the database in {settings.paths.root} with {file}?"):
         _fail("not restored")
     make_files_owner_only()
+    if is_locked(settings.paths):
+        _run(settings, "backup.restore", _identity_args(file=str(file.resolve())))
+        click.echo(f"The backend is restoring {file.name}; it serves again at the same address once it is done.")
+        return
     try:
         with DataDirLock(settings.paths.ensure()):
-            done = restore_database(settings.paths, file.resolve(), synchronous=settings.sqlite_synchronous)
-    except DataDirBusy:
-        _fail("a backend is running on this data directory: stop it, then restore")
+            done = restore_database(
+                settings.paths, file.resolve(), _cli_actor(), synchronous=settings.sqlite_synchronous
+            )
+    except DataDirBusy:  # a backend started between the two checks
+        _fail("a backend started on this data directory meanwhile: run the restore again")
     except (RestoreRefused, MigrationError) as exc:
         _fail(str(exc))
     click.echo(f"Restored {settings.paths.database} from {done.restored_from}.")
     if done.previous:
         click.echo(f"The database as it was is kept in {done.previous}.")
+
+
+def _cli_actor() -> Actor:
+    """Who restores from the command line, as the audit log names them."""
+    import getpass
+
+    from backend.observability.audit import Actor
+
+    return Actor("system", None, f"cli ({getpass.getuser()[:64]})", "local")
 
 
 @click.command("export")

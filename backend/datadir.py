@@ -57,6 +57,11 @@ class DataDir:
         return self.root / "audit.anchor"
 
     @property
+    def restore_marker(self) -> Path:
+        """Left by a restore, until the restored database was settled (its jobs set aside, the restore audited)."""
+        return self.root / "restored.json"
+
+    @property
     def setup_token(self) -> Path:
         return self.root / "setup.token"
 

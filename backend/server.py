@@ -24,13 +24,15 @@ from backend.events import emit_event
 from backend.http_protocol import ACCEPT_BACKLOG, OutpostHttpProtocol, connection_limits, raise_open_file_limit
 from backend.observability.logging import configure_logging
 from backend.settings import Settings
-from backend.startup import prepare_data_dir
+from backend.startup import Prepared, prepare_data_dir
+from backend.system.restore import RestoreRefused, RestoreRequest, record_failed_restore, restore_database
 
 logger = structlog.get_logger("outpost.server")
 GRACEFUL_SHUTDOWN_S = 3
 KEEP_ALIVE_S = 5  # an idle kept-alive connection closes after this
 # uvloop measured no gain here (/health 2.7 k vs 2.8 k req/s): the stack, not the loop, is the cost.
 EVENT_LOOP = "asyncio"  # the bench runs its ceiling on the same loop
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class OutpostServer(uvicorn.Server):
@@ -50,6 +52,7 @@ class OutpostServer(uvicorn.Server):
     ) -> None:
         super().__init__(config)
         self.listen_error: OSError | None = None  # the socket could not serve (its port was taken, say)
+        self.restore_request: RestoreRequest | None = None  # carried out once this run has stopped
         self.on_started = on_started
         self.on_stopping = on_stopping
         self.on_shutdown = on_shutdown
@@ -57,12 +60,12 @@ class OutpostServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.request_stop, sig)
         try:
             yield
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
 
     def request_stop(self, sig: int = signal.SIGTERM) -> None:
@@ -76,6 +79,16 @@ class OutpostServer(uvicorn.Server):
         self.should_exit = True
         logger.info("stopping", signal=signal.Signals(sig).name)
         self.on_stopping()
+
+    def restore_later(self, request: RestoreRequest) -> bool:
+        """Stop serving, so that the database can be restored and served again; False if already stopping."""
+        if self.should_exit:
+            return False
+        self.restore_request = request
+        self.should_exit = True
+        logger.info("stopping to restore", source=request.source.name)
+        emit_event("restoring", source=request.source.name)
+        return True
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         try:
@@ -159,15 +172,45 @@ def run_serve(settings: Settings, free_port_if_taken: bool = False) -> int:
 
 
 def _serve_locked(settings: Settings, free_port_if_taken: bool) -> int:
+    prepared = _prepare(settings)
+    if prepared is None:
+        return 1
+    try:
+        sock, port_taken = _bind_or_fall_back(prepared.settings.host, prepared.settings.port, free_port_if_taken)
+    except OSError as exc:
+        return _cannot_listen(prepared.settings.host, prepared.settings.port, exc)
+    host, port = prepared.settings.host, sock.getsockname()[1]
+    with sock:
+        while True:
+            # Each run gets its own descriptor of the socket and closes it when it stops: the socket itself
+            # keeps listening, so clients that connect during a restore wait in the backlog, never refused.
+            with sock.dup() as serving:
+                server = _serve_app(prepared.settings, serving, _url(host, port), port_taken)
+            if server.listen_error is not None:
+                return _cannot_listen(host, port, server.listen_error)
+            if not server.started:
+                return 1
+            if server.restore_request is None:
+                logger.info("stopped")
+                return 0
+            if not _restore_between_runs(prepared.settings, server.restore_request):
+                logger.info("stopped")
+                return 0
+            prepared = _prepare(settings)  # the restored database's saved settings (a new address waits for a restart)
+            if prepared is None:
+                return 1
+
+
+def _prepare(settings: Settings) -> Prepared | None:
+    """The data dir ready to serve, its saved settings applied; None (said) if the database cannot be opened."""
     try:
         prepared = prepare_data_dir(settings)
     except MigrationError as exc:
         logger.error("cannot open the database", detail=str(exc))
         emit_event("error", message=str(exc))
-        return 1
+        return None
     if prepared.settings.log_level != settings.log_level:
         configure_logging(prepared.settings.log_level, settings.paths.logs, settings.log_level_drivers)  # a saved level
-    settings = prepared.settings
     if prepared.migration.changed:
         logger.info(
             "database migrated",
@@ -175,12 +218,30 @@ def _serve_locked(settings: Settings, free_port_if_taken: bool) -> int:
             to_revision=prepared.migration.to_revision,
             backup=str(prepared.migration.backup) if prepared.migration.backup else None,
         )
+    return prepared
+
+
+def _restore_between_runs(settings: Settings, request: RestoreRequest) -> bool:
+    """Restore with no app serving; whether to serve again (a SIGTERM or SIGINT meanwhile waits for it, then stops)."""
+    stop_asked: list[int] = []
+    handlers = {sig: signal.signal(sig, lambda sig, _frame: stop_asked.append(sig)) for sig in STOP_SIGNALS}
     try:
-        sock, port_taken = _bind_or_fall_back(settings.host, settings.port, free_port_if_taken)
-    except OSError as exc:
-        return _cannot_listen(settings.host, settings.port, exc)
-    port = sock.getsockname()[1]
-    url = _url(settings.host, port)
+        restore_database(settings.paths, request.source, request.actor, synchronous=settings.sqlite_synchronous)
+    except MigrationError as exc:  # after the swap: _prepare says so again and the backend stops
+        logger.error("the restored database cannot be migrated", source=request.source.name, detail=str(exc))
+    except RestoreRefused as exc:
+        # Refused before the swap (a damaged copy, a full disk): the database is as it was, and is served again.
+        logger.error("restore failed", source=request.source.name, detail=str(exc))
+        emit_event("error", message=f"restore of {request.source.name} failed: {exc}")
+        record_failed_restore(settings.paths, request, str(exc))
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    return not stop_asked
+
+
+def _serve_app(settings: Settings, sock: socket.socket, url: str, port_taken: int | None) -> OutpostServer:
+    """Serve one app on sock until it is asked to stop (or to stop and restore); the server, to see why it stopped."""
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -211,6 +272,7 @@ def _serve_locked(settings: Settings, free_port_if_taken: bool) -> int:
             identity=app.state.identity,
             data=app.state.data,
             jobs=app.state.jobs,
+            restore_later=lambda request: bool(app.state.restore_later(request)),
         ),
     )
 
@@ -245,11 +307,6 @@ def _serve_locked(settings: Settings, free_port_if_taken: bool) -> int:
     server = OutpostServer(
         config, on_started=on_started, on_stopping=lambda: emit_event("stopping"), on_shutdown=on_shutdown
     )
-    with sock:
-        server.run(sockets=[sock])
-    if server.listen_error is not None:
-        return _cannot_listen(settings.host, port, server.listen_error)
-    if not server.started:
-        return 1
-    logger.info("stopped")
-    return 0
+    app.state.restore_later = server.restore_later
+    server.run(sockets=[sock])
+    return server

@@ -141,6 +141,10 @@ class JobCalls:
         """Take a backup now, as a job; the job."""
         return self.request("POST", "/api/v1/backups", on_success, on_error)
 
+    def restore_backup(self, name: str, on_success: OnSuccess, on_error: OnError | None = None) -> QNetworkReply | None:
+        """Replace the database with that backup; {restoring, detail, serving_since} as the backend stops to do it."""
+        return self.request("POST", f"/api/v1/backups/{quote(name, safe='')}/restore", on_success, on_error)
+
 
 def job_path(job_id: str, action: str = "") -> str:
     """The URL of a job, or of an action on it (cancel, retry, file)."""

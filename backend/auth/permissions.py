@@ -32,7 +32,8 @@ CATALOGUE: dict[str, str] = {
     "jobs:read": "See background jobs (exports, imports, backups) and their progress",
     "jobs:write": "Cancel and retry background jobs",
     "backups:read": "List backups of the database",
-    "backups:write": "Take backups and restore one",
+    "backups:write": "Take backups",
+    "backups:restore": "Restore the database from a backup (everything written since is set aside)",
 }
 
 # Resources whose permissions may carry a collection name as a third part.

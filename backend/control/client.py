@@ -22,6 +22,7 @@ from backend.jobs.schedule import Retention
 from backend.records.data_plane import DataPlane
 from backend.settings import Settings
 from backend.startup import prepare_data_dir
+from backend.system.restore import settle_restore
 
 TIMEOUT_S = 60
 LONG_COMMANDS = {"demo": 1800.0}  # seconds a command that fills tables may take before the CLI gives up
@@ -76,6 +77,7 @@ async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> A
             data=data,
             jobs=jobs,
         )
+        await settle_restore(paths, identity.audit, jobs, queue)
         if command not in JOB_COMMANDS:
             return await dispatch(ctx, command, args)
         # A job run by the CLI itself: this process holds the data dir, so it runs the workers meanwhile.

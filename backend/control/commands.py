@@ -8,21 +8,23 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from backend.auth.identity import Identity
 from backend.auth.users import UserView
 from backend.datadir import read_runtime
 from backend.db.engine import Database
-from backend.errors import NotFound, ValidationFailed
+from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.jobs.models import FINISHED
 from backend.jobs.service import JobService, JobView
-from backend.observability.audit import Actor
+from backend.observability.audit import Actor, AuditEntry
 from backend.records.data_plane import DataPlane
 from backend.records.demo import load_demo
 from backend.records.demo_data import DemoSize
 from backend.settings import Settings
 from backend.system.info import system_info
+from backend.system.restore import RestoreRefused, RestoreRequest, check_restorable
 from backend.system.saved_settings import SavedSettingsService
 
 
@@ -38,6 +40,7 @@ class ControlContext:
     identity: Identity
     data: DataPlane
     jobs: JobService
+    restore_later: Callable[[RestoreRequest], bool] | None = None  # the serving backend's; None in the CLI's own run
 
 
 Command = Callable[[ControlContext, dict[str, Any]], Awaitable[Any]]
@@ -165,6 +168,21 @@ async def job_get(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
     return _job(await ctx.jobs.get(_text(args, "id")))
 
 
+async def backup_restore(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Have the serving backend restore a backup file: it stops serving, restores, and serves again."""
+    source = Path(_text(args, "file"))
+    if ctx.restore_later is None:
+        raise Conflict("No backend serves this data directory: the CLI restores by itself.")
+    try:
+        await asyncio.to_thread(check_restorable, source)
+    except RestoreRefused as refused:
+        raise ValidationFailed(str(refused)) from None
+    if not ctx.restore_later(RestoreRequest(source, _actor(args))):
+        raise Conflict("The backend is already stopping, or restoring.")
+    await ctx.identity.audit.record(AuditEntry("backup.restore.request", _actor(args), target=source.name))
+    return {"restoring": source.name}
+
+
 CLI_JOB_KINDS = frozenset({"backup", "export", "import"})
 JOB_COMMANDS = frozenset({"job.run", "job.get"})
 
@@ -181,6 +199,7 @@ COMMANDS: dict[str, Command] = {
     "user.enable": user_enable,
     "user.reset_password": user_reset_password,
     "audit.verify": audit_verify,
+    "backup.restore": backup_restore,
 }
 
 

@@ -80,6 +80,10 @@ class JobQueue:
         """The ids of every task queued or scheduled (a retry waiting for its time)."""
         return {task.id for task in (*self.huey.pending(), *self.huey.scheduled())}
 
+    def flush(self) -> None:
+        """Drop every queued and scheduled task, and stored results (their jobs belong to a replaced database)."""
+        self.huey.flush()
+
     def pending(self) -> int:
         """How many tasks wait for a worker."""
         return int(self.huey.pending_count())

@@ -438,6 +438,18 @@ class JobService:
             if kind in self.kinds:
                 await asyncio.to_thread(self.enqueue, job_id, self.kinds[kind], 0.0)
 
+    async def set_aside_unfinished(self, reason: str) -> int:
+        """Cancel every job still queued or running, saying why; how many (after a restore)."""
+        # The backup caught them unfinished; what they did afterwards belongs to the database set aside.
+
+        def work(session: Session) -> int:
+            rows = list(session.scalars(select(JobRow).where(JobRow.state.in_([QUEUED, RUNNING]))))
+            for row in rows:
+                _finish(row, CANCELLED, message=reason)
+            return len(rows)
+
+        return await self.db.write_in_thread(work)
+
 
 def _row(connection: Connection, job_id: str) -> JobRow:
     found = Session(bind=connection).get(JobRow, job_id)

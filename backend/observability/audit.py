@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -127,10 +128,20 @@ class AuditTrail:
         """Append entry in a transaction of its own (denials, failed logins): one trip to the writer."""
         await self.db.write_in_thread(lambda session: self.append_in(session, entry))
 
-    def _write_anchor(self, position: int, row_hash: str) -> None:
+    def _write_anchor(self, position: int, row_hash: str, *, durable: bool = False) -> None:
         mac = self._mac(f"anchor:{position}:{row_hash}".encode())
         payload = json.dumps({"position": position, "hash": row_hash, "mac": mac}).encode()
-        write_private_file(self.anchor_path, payload, durable=False)
+        write_private_file(self.anchor_path, payload, durable=durable)
+
+    async def anchor_at_head(self) -> int:
+        """Anchor the chain at its last row (after a restore, whose older chain is the genuine past); its position."""
+        query = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        last = await self.db.read_in_thread(lambda connection: connection.execute(query).first())
+        if last is None:
+            self.anchor_path.unlink(missing_ok=True)
+            return 0
+        await asyncio.to_thread(lambda: self._write_anchor(last[0], last[1], durable=True))
+        return int(last[0])
 
     def read_anchor(self) -> tuple[int, str] | None:
         """The anchored (position, hash), None if nothing was anchored; raises ValueError if it was forged."""

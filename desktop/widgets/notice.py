@@ -28,6 +28,7 @@ WRITE_MESSAGES = {
     ("POST", "jobs/*/cancel"): "Cancel requested",
     ("POST", "jobs/*/retry"): "Job queued again",
     ("POST", "backups"): "Backup started",
+    ("POST", "backups/*/restore"): "Restore started",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -13,7 +14,7 @@ import httpx
 
 from tests.backend_process import BackendProcess, run_outpost
 from tests.e2e.admin_backend import UNLIMITED, admin_backend
-from tests.e2e.test_audit_concurrency import ADMIN, bearer
+from tests.e2e.test_audit_concurrency import ADMIN, audit_events, bearer
 
 WRITERS = 4
 
@@ -57,23 +58,39 @@ def test_a_backup_under_writes_is_sound_and_restores_with_its_counts(tmp_path: P
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         listed = run_outpost("backup", "list", "--data-dir", str(data_dir))
         assert backup.name in listed.stdout
-        refused = run_outpost("backup", "restore", "--yes", str(backup), "--data-dir", str(data_dir))
-        assert refused.returncode == 1
-        assert "stop it, then restore" in refused.stderr
+        # The CLI, with the backend serving: the backend restores, and serves again at the same address.
+        restored = run_outpost("backup", "restore", "--yes", str(backup), "--data-dir", str(data_dir), timeout=120)
+        assert restored.returncode == 0, restored.stderr
+        assert "The backend is restoring" in restored.stdout
+        assert process.next_event()["event"] == "restoring"
+        assert process.next_event()["event"] == "ready"
+        with httpx.Client(base_url=process.url, headers=admin, timeout=60) as http:
+            listed = http.get("/api/v1/collections/notes/records", params={"count": "true", "limit": 1}).json()
+        assert listed["total"] == in_backup
         assert process.stop(signal.SIGTERM) == 0
-    assert _count(data_dir / "outpost.db") == written
-    restored = run_outpost("backup", "restore", "--yes", str(backup), "--data-dir", str(data_dir))
-    assert restored.returncode == 0, restored.stderr
     previous = next((data_dir / "backups").glob("pre-restore-*.db"))
     assert _count(previous) == written  # the database as it was, kept
     assert _count(data_dir / "outpost.db") == in_backup
+    # With no backend, the CLI restores by itself: the database as it was comes back.
+    back = run_outpost("backup", "restore", "--yes", str(previous), "--data-dir", str(data_dir), timeout=120)
+    assert back.returncode == 0, back.stderr
+    assert _count(data_dir / "outpost.db") == written
     again = BackendProcess(data_dir)
     try:
         again.wait_ready()
         with httpx.Client(base_url=again.url, headers=bearer(again.url, *ADMIN), timeout=60) as http:
             listed = http.get("/api/v1/collections/notes/records", params={"count": "true", "limit": 1}).json()
-            assert listed["total"] == in_backup
+            assert listed["total"] == written
             assert http.post("/api/v1/collections/notes/records", json={"label": "after"}).status_code == 201
+            restores = audit_events(again.url, dict(http.headers), "backup.restore")
+        # The chain of the database restored: the request it went through before it was kept, then its own restore.
+        assert [(event["action"], event["target"]) for event in restores] == [
+            ("backup.restore", previous.name),
+            ("backup.restore.request", backup.name),
+        ]
+        assert str(restores[0]["actor_label"]).startswith("cli (")
+        verified = run_outpost("audit", "verify", "--data-dir", str(data_dir))
+        assert verified.returncode == 0, verified.stdout + verified.stderr  # anchored again at the restored head
     finally:
         again.kill()
 
@@ -96,3 +113,100 @@ def test_export_and_import_from_the_command_line_without_a_backend(tmp_path: Pat
     assert refused.returncode == 1
     assert "nothing was imported" in refused.stderr
     assert "Report of the problems:" in refused.stdout
+
+
+def _labels(database: Path) -> set[str]:
+    """The labels of the live notes in a database file, read directly."""
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        return {row[0] for row in connection.execute("SELECT label FROM c_notes WHERE NOT _deleted")}
+
+
+def _wait_for_job(http: httpx.Client, job_id: str) -> dict[str, object]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = http.get(f"/api/v1/jobs/{job_id}").json()
+        if job["state"] in ("succeeded", "failed", "cancelled"):
+            return job
+        threading.Event().wait(0.05)  # polling a real server's job: nothing to be told by
+    raise AssertionError(f"job {job_id} did not end")
+
+
+def test_a_restore_while_clients_write_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    stop = threading.Event()
+    attempted: set[str] = set()
+    acknowledged: set[str] = set()
+    refused: list[str] = []  # replies other than 201, 503 or a dropped connection: none may come
+    with admin_backend(data_dir, UNLIMITED) as process:
+        admin = bearer(process.url, *ADMIN)
+        http = httpx.Client(base_url=process.url, headers=admin, timeout=60)
+        fields = [{"name": "label", "type": "text"}]
+        assert http.post("/api/v1/collections", json={"name": "notes", "fields": fields}).status_code == 201
+
+        def writer(n: int) -> None:
+            made = 0
+            with httpx.Client(base_url=process.url, headers=admin, timeout=60) as own:
+                while not stop.is_set():
+                    label = f"w{n}-{made}"
+                    made += 1
+                    attempted.add(label)
+                    try:
+                        reply = own.post("/api/v1/collections/notes/records", json={"label": label})
+                    except httpx.TransportError:  # the connection dropped as the backend stopped serving
+                        continue
+                    if reply.status_code == 201:
+                        acknowledged.add(label)
+                    elif reply.status_code != 503:
+                        refused.append(f"{reply.status_code} {reply.text}")
+
+        def acknowledged_grows_by(count: int) -> None:
+            target = len(acknowledged) + count
+            deadline = time.monotonic() + 60
+            while len(acknowledged) < target:
+                assert time.monotonic() < deadline, "the writers stopped getting replies"
+                threading.Event().wait(0.01)
+
+        with ThreadPoolExecutor(WRITERS) as pool:
+            writes = [pool.submit(writer, n) for n in range(WRITERS)]
+            acknowledged_grows_by(20)
+            job = _wait_for_job(http, http.post("/api/v1/backups").json()["id"])
+            assert job["state"] == "succeeded", job
+            name = str(job["result"]["file"])  # type: ignore[index]
+            acknowledged_grows_by(20)  # written after the backup: these are set aside by the restore
+            reply = http.post(f"/api/v1/backups/{name}/restore")
+            assert reply.status_code == 202, reply.text
+            assert process.next_event()["event"] == "restoring"
+            ready = process.next_event()
+            assert ready["event"] == "ready", ready
+            assert ready["url"] == process.url
+            assert ready["pid"] == process.process.pid
+            acknowledged_grows_by(20)  # written after the restore
+            stop.set()
+            for future in writes:
+                future.result()
+        http.close()
+        assert refused == []
+        with httpx.Client(base_url=process.url, headers=admin, timeout=60) as http:
+            listed = http.get("/api/v1/collections/notes/records", params={"count": "true", "limit": 1}).json()
+            backups = {item["name"]: item["label"] for item in http.get("/api/v1/backups").json()}
+            restores = audit_events(process.url, admin, "backup.restore")
+        verified = run_outpost("audit", "verify", "--data-dir", str(data_dir))
+        assert process.stop(signal.SIGTERM) == 0
+    previous = [backup for backup, label in backups.items() if label == "pre-restore"]
+    assert len(previous) == 1
+    in_backup = _labels(data_dir / "backups" / name)
+    before_swap = _labels(data_dir / "backups" / previous[0])
+    live = _labels(data_dir / "outpost.db")
+    assert listed["total"] == len(live)
+    assert acknowledged <= before_swap | live  # no acknowledged write is lost: it is in one database or the other
+    assert in_backup <= before_swap
+    assert in_backup <= live
+    after_swap = live - in_backup
+    assert after_swap
+    assert after_swap <= attempted
+    assert not after_swap & before_swap
+    assert len(before_swap - in_backup) >= 20  # the writes set aside are kept in the pre-restore copy
+    assert verified.returncode == 0, verified.stdout + verified.stderr  # the chain, anchored at its restored head
+    assert [event["target"] for event in restores] == [name]
+    assert restores[0]["actor_label"] == ADMIN[0]
+    assert restores[0]["details"]["previous"] == previous[0]  # type: ignore[index]

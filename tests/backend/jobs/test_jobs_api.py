@@ -68,3 +68,26 @@ def test_a_backup_is_listed_and_downloads_as_a_sound_database(client: TestClient
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert client.get("/api/v1/backups/..%2Foutpost.db/file").status_code == 404
     assert client.get("/api/v1/backups/nothing-20260101T000000Z.db/file").status_code == 404
+
+
+def test_a_restore_is_checked_before_the_backend_stops_and_needs_its_own_permission(
+    client: TestClient[Litestar],
+) -> None:
+    job = _finished(client, client.post("/api/v1/backups").json()["id"])
+    name = job["result"]["file"]
+    paths = client.app.state.settings.paths
+    damaged = paths.backups / "backup-20200101T000000Z.db"
+    damaged.write_bytes(b"SQLite format 3\x00" + b"\x00" * 4000)
+    try:
+        refused = client.post(f"/api/v1/backups/{damaged.name}/restore")
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "name"
+    finally:
+        damaged.unlink()
+    assert client.post("/api/v1/backups/nothing-20260101T000000Z.db/restore").status_code == 404
+    assert client.post(f"/api/v1/backups/{name}/restore", headers=_viewer(client)).status_code == 403
+    # In-process there is no server to stop and start again: refused, and nothing changed.
+    unavailable = client.post(f"/api/v1/backups/{name}/restore")
+    assert unavailable.status_code == 503, unavailable.text
+    assert "outpost serve" in unavailable.json()["detail"]
+    assert not paths.restore_marker.exists()

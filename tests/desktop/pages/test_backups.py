@@ -1,11 +1,13 @@
-"""The Backups page against a real backend: Back up now follows its job and adds the backup to the list."""
+"""The Backups page against a real backend: Back up now follows its job and adds the backup; Restore… restores one."""
 
 from __future__ import annotations
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Console
+from desktop.widgets.confirm import destructive_button
 from tests.desktop.pages.jobs_setup import (
     JOB_TIMEOUT_MS,
     any_free_port,  # noqa: F401 (a fixture)
@@ -26,8 +28,7 @@ def test_back_up_now_adds_a_backup_row(qtbot: QtBot, console: Console) -> None:
     if not before:
         assert "No backups yet" in page.empty_label.text()
         assert page.table_or_empty.currentWidget() is page.empty_label
-    assert not page.restore_button.isEnabled()  # restoring comes with a later change
-    assert "next version" in page.restore_button.toolTip()
+    assert not page.restore_button.isEnabled()  # nothing selected
 
     page.backup_button.click()
     assert not page.backup_button.isEnabled()  # one backup per click
@@ -48,3 +49,37 @@ def test_back_up_now_adds_a_backup_row(qtbot: QtBot, console: Console) -> None:
         job = client.get("/api/v1/jobs", params={"kind": "backup"}).json()["items"][0]
         assert job["state"] == "succeeded"
         assert job["result"]["file"] == new["name"]
+
+
+def test_restore_puts_the_backup_back_and_keeps_the_database_it_replaced(qtbot: QtBot, console: Console) -> None:
+    active_console(qtbot, console)
+    page = console.backups
+    with admin_client(console) as client:
+        fields = [{"name": "label", "type": "text"}]
+        assert client.post("/api/v1/collections", json={"name": "notes", "fields": fields}).status_code == 201
+        assert client.post("/api/v1/collections/notes/records", json={"label": "kept"}).status_code == 201
+    with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
+        console.window.show_page("Backups")
+    page.backup_button.click()
+    qtbot.waitUntil(lambda: page.selected() is not None and page.backup_button.isEnabled(), timeout=JOB_TIMEOUT_MS)
+    backup = page.selected()
+    assert backup is not None
+    assert page.restore_button.isEnabled()
+    with admin_client(console) as client:
+        assert client.post("/api/v1/collections/notes/records", json={"label": "later"}).status_code == 201
+
+    box = page.restore_selected()
+    assert box is not None
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)  # Return never restores by accident
+    assert backup["name"] in box.text()
+    assert "kept as a backup" in box.text()
+    destructive_button(box).click()
+    assert not page.restore_button.isEnabled()  # one restore at a time
+    assert "Restoring" in page.restore_status.text()
+    qtbot.waitUntil(lambda: page.restoring is None, timeout=JOB_TIMEOUT_MS)
+    assert page.header.banner.isHidden(), page.header.banner.text()
+    assert page.restore_status.text().startswith(f"Restored “{backup['name']}”")
+    qtbot.waitUntil(lambda: any(row.get("label") == "pre-restore" for row in page.model.rows), timeout=API_TIMEOUT_MS)
+    with admin_client(console) as client:
+        labels = [r["label"] for r in client.get("/api/v1/collections/notes/records").json()["items"]]
+    assert labels == ["kept"]  # the record written after the backup is set aside, in the pre-restore copy
