@@ -319,6 +319,16 @@ def _job_dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
     jobs.select_where("state", "running")
     shoot(jobs.cancel_selected(), "dialog-cancel-job")
     jobs.dialog.reject()
+    backups = console.backups
+    console.window.show_page("Backups")
+    wait_for(backups.loaded, start=backups.refresh)
+    backups.table.selectRow(0)
+    shoot(backups.restore_selected(), "dialog-restore-backup")
+    backups.dialog.reject()
+    if not backups.schedule.settings:
+        wait_for(backups.schedule.shown)
+    shoot(backups.schedule.edit(), "dialog-backup-schedule")
+    backups.schedule.dialog.reject()
     _import_dialogs(console, shoot)
 
 

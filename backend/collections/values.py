@@ -105,10 +105,15 @@ def _range_problem(spec: FieldDef, value: Any, parse: Any = float) -> str | None
     low = _bound(parse, limits.min)
     high = _bound(parse, limits.max)
     if low is not None and value < low:
-        return f"must be at least {limits.min}"
+        return f"must be at least {_bound_text(limits.min)}"
     if high is not None and value > high:
-        return f"must be at most {limits.max}"
+        return f"must be at most {_bound_text(limits.max)}"
     return None
+
+
+def _bound_text(limit: Any) -> str:
+    """A bound as a person writes it: 100, not the 100.0 a definition's JSON may hold."""
+    return str(int(limit)) if isinstance(limit, float) and limit.is_integer() else str(limit)
 
 
 def _bound(parse: Any, limit: Any) -> Any:

@@ -15,8 +15,9 @@ from backend.records.imports import RowProblem, problem_dict
 class ImportReport:
     """Problems appended as they are found; the file exists once there is one."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, download_name: str) -> None:
         self.path = path
+        self.download_name = download_name  # what a person's copy is called
         self.count = 0
         self.rows = 0  # rows with at least one problem
         self.first: list[RowProblem] = []
@@ -46,5 +47,9 @@ class ImportReport:
             "rows_with_problems": self.rows,
             "problems": self.count,
             "first_problems": [problem_dict(problem) for problem in self.first[:preview]],
-            **({"file": self.path.name, "media_type": "text/csv"} if self.count else {}),
+            **(
+                {"file": self.path.name, "download_name": self.download_name, "media_type": "text/csv"}
+                if self.count
+                else {}
+            ),
         }

@@ -66,6 +66,8 @@ class JobKind:
     # Jobs with equal lock keys never run at once (two restores, say).
     lock: Callable[[Mapping[str, Any]], str | None] = field(default=lambda params: None)
     file: JobFile | None = None  # the file it makes, if it makes one
+    # What a succeeded job says it did, from its result ("imported 1,204 rows"), shown beside its state.
+    summary: Callable[[Mapping[str, Any]], str] = field(default=lambda result: "done")
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ class JobRunner:
         job_id = task.id
         _log_outcome(job_id, exc, will_retry=bool(exc is not None and task.retries))
         if exc is None:
-            self._record(lambda jobs: jobs.finish(job_id, SUCCEEDED, result=value, message="done"))
+            self._record(lambda jobs: jobs.finish(job_id, SUCCEEDED, result=value))
         elif isinstance(exc, JobCancelled):
             self._record(lambda jobs: jobs.finish(job_id, CANCELLED, message="cancelled while running"))
         elif isinstance(exc, WorkerStopping):

@@ -316,15 +316,24 @@ class JobService:
         detail: str | None = None,
         message: str = "",
     ) -> None:
-        """The job ended: succeeded (with its result), failed (with its error), or cancelled."""
+        """The job ended: succeeded (with its result; its kind says what it did), failed, or cancelled."""
 
         def work(session: Session) -> None:
             row = session.get(JobRow, job_id)
             if row is None or row.state in FINISHED:
                 return
-            _finish(row, state, message=message, result=result, error=error, detail=detail)
+            said = message or (self._summary(row.kind, result or {}) if state == SUCCEEDED else "")
+            _finish(row, state, message=said, result=result, error=error, detail=detail)
 
         await self.db.write_in_thread(work)
+
+    def _summary(self, kind_name: str, result: Mapping[str, Any]) -> str:
+        """What a succeeded job of that kind says it did; "done" if its kind cannot say (a bug there loses nothing)."""
+        kind = self.kinds.get(kind_name)
+        try:
+            return kind.summary(result) if kind else "done"
+        except (KeyError, TypeError, ValueError):
+            return "done"
 
     async def will_retry(self, job_id: str, error: str, detail: str | None, delay_s: float) -> None:
         """The attempt failed and another follows after delay_s: queued again, its error kept for now."""

@@ -91,7 +91,8 @@ def import_records(ctx: JobContext) -> dict[str, Any]:
     shape = ctx.run(lambda services: services.data.records.shape(name))
     mapping = ImportMapping(shape, params.get("mapping"))
     total = count_rows(source, fmt)
-    report = ImportReport(ctx.paths.imports / f"{ctx.job_id}.report.csv")
+    stamp = f"{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    report = ImportReport(ctx.paths.imports / f"{ctx.job_id}.report.csv", f"{name}-import-problems-{stamp}.csv")
     created = updated = 0
     if mode == "all_or_nothing":
         checked = 0
@@ -126,6 +127,12 @@ def import_records(ctx: JobContext) -> dict[str, Any]:
         ctx.progress(done, 2 * total if mode == "all_or_nothing" else total, f"imported {created + updated} rows")
     source.unlink(missing_ok=True)  # imported: the upload is not kept (a failed job keeps it for a retry)
     return report.result(total=total, created=created, updated=updated, preview=REPORT_PREVIEW)
+
+
+def _import_summary(result: Mapping[str, Any]) -> str:
+    created, updated, left_out = result["created"], result["updated"], result.get("rows_with_problems", 0)
+    said = f"imported {created + updated:,} rows ({created:,} created, {updated:,} updated)"
+    return said + (f"; {left_out:,} rows left out (see the report)" if left_out else "")
 
 
 def _chunks(rows: Iterator[SourceRow]) -> Iterator[list[SourceRow]]:
@@ -177,13 +184,20 @@ def _export_title(params: Mapping[str, Any]) -> str:
 JOB_KINDS: dict[str, JobKind] = {
     kind.name: kind
     for kind in (
-        JobKind("wait", wait, title=lambda params: f"Wait {float(params.get('seconds', 1)):g} s", max_attempts=2),
+        JobKind(
+            "wait",
+            wait,
+            title=lambda params: f"Wait {float(params.get('seconds', 1)):g} s",
+            max_attempts=2,
+            summary=lambda result: f"waited {result['seconds']:g} s",
+        ),
         JobKind(
             "export",
             export_records,
             title=_export_title,
             timeout_s=6 * 3600,
             file=JobFile(lambda paths: paths.exports, lambda params: f"records:read:{params['collection']}"),
+            summary=lambda result: f"exported {result['rows']:,} records",
         ),
         JobKind(
             "import",
@@ -191,14 +205,22 @@ JOB_KINDS: dict[str, JobKind] = {
             title=_import_title,
             timeout_s=12 * 3600,
             file=JobFile(lambda paths: paths.imports, lambda params: f"records:write:{params['collection']}"),
+            summary=_import_summary,
         ),
-        JobKind("cleanup", clean_up, title=lambda params: "Clean-up of old jobs and files", max_attempts=1),
+        JobKind(
+            "cleanup",
+            clean_up,
+            title=lambda params: "Clean-up of old jobs and files",
+            max_attempts=1,
+            summary=lambda done: f"removed {done['jobs']} jobs, {done['files']} files, {done['backups']} backups",
+        ),
         JobKind(
             "backup",
             create_backup,
             title=lambda params: "Backup of the database",
             lock=lambda params: "database-file",
             file=JobFile(lambda paths: paths.backups, lambda params: "backups:read"),
+            summary=lambda result: f"copied and checked: {result['file']}",
         ),
     )
 }

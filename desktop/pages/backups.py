@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 from desktop.api import ApiClient, ApiError
 from desktop.models.job_format import human_size
 from desktop.models.rows_model import Column, local_time
+from desktop.pages.backup_schedule import BackupSchedule
 from desktop.pages.list_page import ListPage
 from desktop.widgets.confirm import confirm
 from desktop.widgets.job_progress import JobProgress
@@ -64,6 +65,8 @@ class BackupsPage(ListPage):
         self.progress.ended.connect(self._backup_ended)
         self.progress.lost.connect(self._backup_lost)
         self.body.addWidget(self.progress)
+        self.schedule = BackupSchedule(api)
+        self.body.addWidget(self.schedule)
         self.restore_status = QLabel()
         self.restore_status.setObjectName("jobMessage")
         self.restore_status.setWordWrap(True)
@@ -80,7 +83,8 @@ class BackupsPage(ListPage):
         self.restore_deadline.timeout.connect(self._restore_overdue)
 
     def load_rows(self) -> None:
-        """Every backup (the API lists them all at once, not in pages)."""
+        """Every backup (the API lists them all at once, not in pages), and the schedule."""
+        self.schedule.load()
         self.api.backups(self.loads.guard(self._listed), self.loads.guard(self._failed))
 
     def _listed(self, backups: Any) -> None:

@@ -84,6 +84,11 @@ def test_bad_values_are_refused_with_a_reason(spec: FieldDef, value: Any, reason
     assert reason in problem
 
 
+def test_a_whole_bound_reads_as_people_write_it() -> None:
+    assert check_value(_field(FieldType.NUMBER, constraints=Constraints(max=100.0)), 100.5)[1] == "must be at most 100"
+    assert check_value(_field(FieldType.NUMBER, constraints=Constraints(min=0.5)), 0.25)[1] == "must be at least 0.5"
+
+
 def test_blank_means_null_empty_text_or_no_options() -> None:
     assert is_blank(_field(FieldType.TEXT), "")
     assert is_blank(_field(FieldType.INTEGER), None)

@@ -97,6 +97,9 @@ def test_bad_rows_give_the_exact_report_in_both_modes(client: TestClient[Litesta
         assert job["state"] == "succeeded"
         assert (job["result"]["created"], job["result"]["updated"]) == (2, 0)
         assert codes == ["OK-1", "OK-3"]
+        assert job["message"] == "imported 2 rows (2 created, 0 updated); 3 rows left out (see the report)"
+    assert job["result"]["download_name"].startswith("depots-import-problems-")
+    assert job["result"]["download_name"].endswith(".csv")
 
 
 def test_a_row_with_the_id_of_a_record_updates_only_the_fields_the_file_has(client: TestClient[Litestar]) -> None:

@@ -32,8 +32,10 @@ def test_back_up_now_adds_a_backup_row(qtbot: QtBot, console: Console) -> None:
 
     page.backup_button.click()
     assert not page.backup_button.isEnabled()  # one backup per click
-    qtbot.waitUntil(lambda: len(page.model.rows) == len(before) + 1, timeout=JOB_TIMEOUT_MS)
-    assert page.backup_button.isEnabled()
+    # Both: a load under way as the copy lands may list it a moment before the job is seen to end.
+    qtbot.waitUntil(
+        lambda: len(page.model.rows) == len(before) + 1 and page.backup_button.isEnabled(), timeout=JOB_TIMEOUT_MS
+    )
     assert page.progress.isHidden()
     assert page.header.banner.isHidden()
     new = page.selected()
@@ -83,3 +85,24 @@ def test_restore_puts_the_backup_back_and_keeps_the_database_it_replaced(qtbot: 
     with admin_client(console) as client:
         labels = [r["label"] for r in client.get("/api/v1/collections/notes/records").json()["items"]]
     assert labels == ["kept"]  # the record written after the backup is set aside, in the pre-restore copy
+
+
+def test_the_schedule_is_shown_and_saved_for_the_next_start(qtbot: QtBot, console: Console) -> None:
+    active_console(qtbot, console)
+    page = console.backups
+    with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
+        console.window.show_page("Backups")
+    schedule = page.schedule
+    qtbot.waitUntil(schedule.isVisible, timeout=API_TIMEOUT_MS)
+    # The tests' backends run with OUTPOST_BACKUP_INTERVAL_HOURS=0: the page says so, and where it comes from.
+    assert schedule.text.text().startswith("No scheduled backups")
+    assert "environment or command line" in schedule.text.text()
+    dialog = schedule.edit()
+    assert dialog is not None
+    dialog.set_value("backup_keep", "20")
+    with qtbot.waitSignal(schedule.changed, timeout=API_TIMEOUT_MS):
+        dialog.submit_button.click()
+    assert "From the backend's next start: never, the newest 20 kept." in schedule.text.text()
+    with admin_client(console) as client:
+        saved = {item["name"]: item for item in client.get("/api/v1/settings").json()["items"]}
+    assert saved["backup_keep"]["saved"] in (20, "20")
