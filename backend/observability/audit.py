@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -79,6 +80,12 @@ class VerifyReport:
         return not self.problems
 
 
+ANCHOR_BYTES = 256  # the anchor's JSON, padded: written whole in one go, it stays within one 512-byte sector
+
+
+_APPEND = insert(AuditEvent.__table__)
+
+
 class AuditTrail:
     """Appends and verifies the chain; the MAC key derives from the instance secret."""
 
@@ -118,7 +125,8 @@ class AuditTrail:
         )
         row.hash = self._mac(_row_material(row, previous_hash))
         values = {column.key: getattr(row, column.key) for column in AuditEvent.__table__.columns}
-        session.execute(insert(AuditEvent).values(**values))  # Core: no unit-of-work for an append
+        # Core, one statement built once: no unit of work, and no cache key made from the values of each append.
+        session.connection().execute(_APPEND, values)
 
         # No fsync: a crash can only leave the anchor behind the table, which verify accepts.
         after_commit(session, lambda: self._write_anchor(position, row.hash))
@@ -130,8 +138,27 @@ class AuditTrail:
 
     def _write_anchor(self, position: int, row_hash: str, *, durable: bool = False) -> None:
         mac = self._mac(f"anchor:{position}:{row_hash}".encode())
-        payload = json.dumps({"position": position, "hash": row_hash, "mac": mac}).encode()
-        write_private_file(self.anchor_path, payload, durable=durable)
+        payload = json.dumps({"position": position, "hash": row_hash, "mac": mac}).encode().ljust(ANCHOR_BYTES)
+        if durable or not self._rewrite_anchor(payload):
+            write_private_file(self.anchor_path, payload, durable=durable)
+
+    def _rewrite_anchor(self, payload: bytes) -> bool:
+        """Overwrite the anchor in place with one write of its fixed size; False if there is none of that size yet.
+
+        A new file renamed over the old one cost ~4 ms per audited write under load (ext4 writes out the data
+        of a file renamed over another); one write within a disk sector is not torn, and needs no rename.
+        """
+        try:
+            descriptor = os.open(self.anchor_path, os.O_WRONLY | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            if os.fstat(descriptor).st_size != len(payload):
+                return False
+            os.pwrite(descriptor, payload, 0)
+            return True
+        finally:
+            os.close(descriptor)
 
     async def anchor_at_head(self) -> int:
         """Anchor the chain at its last row (after a restore, whose older chain is the genuine past); its position."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from backend.observability.audit import Actor, AuditEntry, VerifyReport
+from backend.observability.audit import ANCHOR_BYTES, Actor, AuditEntry, VerifyReport
 from tests.backend.auth.helpers import PASSWORD, Instance, assert_problem, field_errors
 
 ROWS = 8  # the template's 2 (first admin, sign-in) and 6 role creations
@@ -111,6 +111,22 @@ def test_the_anchor_follows_each_new_row(chain: Instance) -> None:
     anchor = json.loads(chain.settings.paths.audit_anchor.read_text())
     assert anchor["position"] == ROWS + 1
     assert chain.sql("SELECT hash FROM audit_events WHERE id = ?", (ROWS + 1,)) == [(anchor["hash"],)]
+    assert verify(chain).ok
+
+
+def test_the_anchor_is_rewritten_in_place_at_one_size_even_from_an_older_shorter_file(chain: Instance) -> None:
+    path = chain.settings.paths.audit_anchor
+    path.write_text(path.read_text().strip())  # as versions before the fixed size wrote it
+    inode = path.stat().st_ino
+    for attempt in range(2):
+        chain.client.post("/api/v1/auth/login", json={"email": "nobody@example.org", "password": f"wrong {attempt}"})
+        assert path.stat().st_size == ANCHOR_BYTES
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert path.stat().st_ino != inode  # the shorter file was replaced whole once; the fixed size is rewritten
+    inode = path.stat().st_ino
+    chain.client.post("/api/v1/auth/login", json={"email": "nobody@example.org", "password": "wrong again"})
+    assert path.stat().st_ino == inode
+    assert json.loads(path.read_text())["position"] == ROWS + 3
     assert verify(chain).ok
 
 
