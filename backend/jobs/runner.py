@@ -128,14 +128,18 @@ class JobRunner:
             raise RetryTask(delay=LOCK_WAIT_S) from None  # not an attempt: Huey adds back the retry it takes
         if claim is None:
             task.retries = 0
-            return _SKIPPED
+            task.job_outcome = _SKIPPED
+            return None
         kind = self.kinds[claim.kind]
         context = JobContext(
             job_id, claim.params, self.bridge, actor=claim.actor, timeout_s=kind.timeout_s, stopping=self.stopping
         )
         try:
             context.checkpoint()
-            return dict(kind.run(context) or {})
+            # Kept on the task for the post-execute hook, not returned: Huey would store a returned value in
+            # queue.db, and nothing reads it there (the jobs table holds the outcome).
+            task.job_outcome = dict(kind.run(context) or {})
+            return None
         except TRANSIENT:
             raise  # Huey retries it while retries are left
         except BaseException:
@@ -147,9 +151,9 @@ class JobRunner:
     def _outcome(self, task: Task, value: Any, exc: BaseException | None) -> None:
         if task.name != RUN_JOB or isinstance(exc, RetryTask):
             return
-        # Huey keeps every task's return value (or final error) in queue.db until read; the jobs table holds
-        # the outcome, so nothing would ever read it and the queue would grow by a result per job.
-        self.queue.huey.delete(task.id)
+        if exc is not None:  # Huey keeps a task's final error in queue.db until read; nothing would read it
+            self.queue.huey.delete(task.id)
+        value = getattr(task, "job_outcome", None)
         if value is _SKIPPED:
             return
         job_id = task.id

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,18 @@ from backend.errors import Conflict, FieldError, NotFound, ValidationFailed
 from backend.jobs.kinds import JobKind
 from backend.jobs.models import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, STATES, SUCCEEDED, JobRow
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
+
+# Statements built once, for the worker's side: an ORM load and flush of a job took ~1.8 ms of the writer's
+# thread per claim, Core ~0.2 ms, and every job is claimed and finished.
+_JOBS = JobRow.__table__
+_CLAIM_READ = select(
+    *(_JOBS.c[name] for name in ("kind", "params", "state", "cancel_requested", "lock_key", "attempts")),
+    *(_JOBS.c[name] for name in ("max_attempts", "started_at", "created_by_type", "created_by_id")),
+    _JOBS.c.created_by_label,
+).where(_JOBS.c.id == bindparam("job_id"))
+_FINISH_READ = select(_JOBS.c.kind, _JOBS.c.state).where(_JOBS.c.id == bindparam("job_id"))
+_INSERT = insert(_JOBS)
+_UPDATE = update(_JOBS).where(_JOBS.c.id == bindparam("job_id"))  # SET: the columns the parameters name
 
 JOB_ORDER = (SortKey(JobRow.created_at, descending=True), SortKey(JobRow.id, descending=True))
 LEASE_S = 30.0  # a running job whose worker has not been heard from for this long is taken to be dead
@@ -169,8 +181,8 @@ class JobService:
                 created_by_id=actor.id,
                 created_by_label=actor.label,
             )
-            session.add(row)
-            session.flush()
+            values = {column.key: getattr(row, column.key) for column in _JOBS.columns}
+            session.connection().execute(_INSERT, values)  # Core, as claim: no unit of work for a new row
             details = {"kind": kind.name, "params": dict(params), **({"retry_of": retry_of} if retry_of else {})}
             self.audit.append_in(session, AuditEntry("job.submit", actor, target=row.id, details=details))
             return row
@@ -266,31 +278,36 @@ class JobService:
         """
 
         def work(session: Session) -> Claim | LockBusy | None:
-            row = session.get(JobRow, job_id)
+            connection = session.connection()  # Core: a worker's claim is on every job's path (see _JOBS)
+            row = connection.execute(_CLAIM_READ, {"job_id": job_id}).first()
             if row is None or row.state in FINISHED:
                 return None
             if row.cancel_requested:
-                _finish(row, CANCELLED, message="cancelled before it started")
+                connection.execute(_UPDATE, {"job_id": job_id, **_finished(CANCELLED, "cancelled before it started")})
                 return None
             if row.lock_key:
-                holder = session.execute(
-                    select(JobRow.id).where(
-                        JobRow.lock_key == row.lock_key, JobRow.state == RUNNING, JobRow.id != job_id
+                holder = connection.execute(
+                    select(_JOBS.c.id).where(
+                        _JOBS.c.lock_key == row.lock_key, _JOBS.c.state == RUNNING, _JOBS.c.id != job_id
                     )
                 ).scalar()
                 if holder is not None:  # returned, not raised: the waiting message is kept
-                    row.message = f"waiting for job {holder} to finish ({row.lock_key})"
+                    waiting = f"waiting for job {holder} to finish ({row.lock_key})"
+                    connection.execute(_UPDATE, {"job_id": job_id, "message": waiting})
                     return LockBusy(row.lock_key, holder)
-            now = utc_now()
-            row.state = RUNNING
-            row.attempts += 1
-            row.started_at = row.started_at or now
-            row.run_after = None
-            row.lease_owner = worker
-            row.heartbeat_at = now
-            row.message = "started" if row.attempts == 1 else f"attempt {row.attempts} of {row.max_attempts}"
+            now, attempt = utc_now(), row.attempts + 1
+            claimed = {
+                "state": RUNNING,
+                "attempts": attempt,
+                "started_at": row.started_at or now,
+                "run_after": None,
+                "lease_owner": worker,
+                "heartbeat_at": now,
+                "message": "started" if attempt == 1 else f"attempt {attempt} of {row.max_attempts}",
+            }
+            connection.execute(_UPDATE, {"job_id": job_id, **claimed})
             actor = Actor(row.created_by_type, row.created_by_id, row.created_by_label)
-            return Claim(row.id, row.kind, dict(row.params), row.attempts, actor)
+            return Claim(job_id, row.kind, dict(row.params), attempt, actor)
 
         claimed = await self.db.write_in_thread(work)
         if isinstance(claimed, LockBusy):
@@ -319,11 +336,13 @@ class JobService:
         """The job ended: succeeded (with its result; its kind says what it did), failed, or cancelled."""
 
         def work(session: Session) -> None:
-            row = session.get(JobRow, job_id)
+            connection = session.connection()  # Core, as claim
+            row = connection.execute(_FINISH_READ, {"job_id": job_id}).first()
             if row is None or row.state in FINISHED:
                 return
             said = message or (self._summary(row.kind, result or {}) if state == SUCCEEDED else "")
-            _finish(row, state, message=said, result=result, error=error, detail=detail)
+            ended = _finished(state, said, result=result, error=error, detail=detail)
+            connection.execute(_UPDATE, {"job_id": job_id, **ended})
 
         await self.db.write_in_thread(work)
 
@@ -488,18 +507,28 @@ def _finish(
     error: str | None = None,
     detail: str | None = None,
 ) -> None:
-    row.state = state
-    row.finished_at = utc_now()
-    row.lease_owner = None
-    row.run_after = None
+    for name, value in _finished(state, message, result=result, error=error, detail=detail).items():
+        setattr(row, name, value)
+
+
+def _finished(
+    state: str,
+    message: str,
+    *,
+    result: Mapping[str, Any] | None = None,
+    error: str | None = None,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    """The columns a job's end sets."""
+    ended: dict[str, Any] = {"state": state, "finished_at": utc_now(), "lease_owner": None, "run_after": None}
     if result is not None:
-        row.result = dict(result)
+        ended["result"] = dict(result)
     if state == SUCCEEDED:
-        row.progress = 100
-        row.error = row.error_detail = None
+        ended.update(progress=100, error=None, error_detail=None)
     elif error is not None:
-        row.error, row.error_detail = _clip(error), _clip(detail)
-    row.message = _message(message or state)["message"]
+        ended.update(error=_clip(error), error_detail=_clip(detail))
+    ended["message"] = _message(message or state)["message"]
+    return ended
 
 
 def _clip(text: str | None) -> str | None:
