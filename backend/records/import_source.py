@@ -9,6 +9,7 @@ upsert of that record.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -60,6 +61,16 @@ class ImportMapping:
         ]
 
 
+class NotUtf8(ValueError):
+    """The file holds a byte that is not UTF-8 text (a sheet saved in a legacy encoding, say)."""
+
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(
+            f"the file is not UTF-8 text (line {line}, column {column}): save it as UTF-8 "
+            "(in Excel: CSV UTF-8) and import it again; nothing was imported"
+        )
+
+
 def read_rows(path: Path, fmt: str, mapping: ImportMapping) -> Iterator[SourceRow]:
     """Every row of the file, in order."""
     if fmt == "jsonl":
@@ -69,9 +80,29 @@ def read_rows(path: Path, fmt: str, mapping: ImportMapping) -> Iterator[SourceRo
 
 
 def count_rows(path: Path, fmt: str) -> int:
-    """How many rows the file holds (for progress): lines, less the CSV header; quoted line breaks overcount."""
+    """How many rows the file holds (for progress): lines, less the CSV header; quoted line breaks overcount.
+
+    Raises NotUtf8 before anything is imported if a byte of the file is not UTF-8 text.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = offset = line_start = 0
     with path.open("rb") as source:
-        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: source.read(1 << 20), b""))
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                at = min(exc.start, len(chunk))  # a character begun in the chunk before counts from here
+                newline = chunk.rfind(b"\n", 0, at)
+                start = offset + newline + 1 if newline >= 0 else line_start
+                raise NotUtf8(lines + chunk.count(b"\n", 0, at) + 1, offset + at - start + 1) from None
+            lines += chunk.count(b"\n")
+            if (newline := chunk.rfind(b"\n")) >= 0:
+                line_start = offset + newline + 1
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:  # the file ends inside a character
+            raise NotUtf8(lines + 1, offset - line_start) from None
         source.seek(max(0, path.stat().st_size - 1))
         if path.stat().st_size and source.read(1) != b"\n":
             lines += 1

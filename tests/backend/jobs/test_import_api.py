@@ -145,3 +145,15 @@ def test_an_upload_past_max_upload_bytes_is_refused_and_leaves_no_file(tmp_path:
         big = client.post("/api/v1/collections/notes/import", content=b"t\n" + b"x" * 5000 + b"\n")
         assert big.status_code == 413
         assert len(list(settings.paths.imports.iterdir())) <= 1  # the small one's upload, or none once imported
+
+
+@pytest.mark.parametrize("mode", ["all_or_nothing", "skip_invalid"])
+def test_a_file_in_a_legacy_encoding_is_refused_whole_naming_the_line(client: TestClient[Litestar], mode: str) -> None:
+    fields = [{"name": "name", "type": "text"}]
+    assert client.post("/api/v1/collections", json={"name": "towns", "fields": fields}).status_code == 201
+    latin1 = "name\nAarhus\nBr\u00f8ndby\nOslo\n".encode("latin-1")  # a sheet saved as "CSV" by older Excel
+    job = _import(client, "towns", latin1, mode=mode)
+    assert job["state"] == "failed"
+    assert job["error"].startswith("the file is not UTF-8 text (line 3, column 3)")
+    assert "nothing was imported" in job["error"]
+    assert _all(client, "towns") == []  # not even the rows before it
