@@ -33,6 +33,8 @@ FAST_POLL_MS = 1_000  # while a job is queued or running: progress one can watch
 SLOW_POLL_MS = 10_000  # otherwise: jobs started elsewhere (a script, another console) still turn up
 
 STATES = [("", "All states"), *((state, state.capitalize()) for state in STATE_COLOURS)]
+KINDS = [("", "All kinds"), ("export", "Exports"), ("import", "Imports"), ("backup", "Backups"),
+         ("cleanup", "Clean-ups")]  # fmt: skip
 
 COLUMNS = [
     # The title names the row: the message and the creator give way first in a narrow window.
@@ -75,9 +77,19 @@ class JobsPage(ListPage):
         self.state_filter.currentIndexChanged.connect(lambda _index: self._filter_changed())
         state_label = QLabel("State")
         state_label.setBuddy(self.state_filter)
+        self.kind_filter = QComboBox()
+        self.kind_filter.setObjectName("jobKind")
+        for value, text in KINDS:
+            self.kind_filter.addItem(text, value)
+        self.kind_filter.currentIndexChanged.connect(lambda _index: self._filter_changed())
+        kind_label = QLabel("Kind")
+        kind_label.setBuddy(self.kind_filter)
         filters = QHBoxLayout()
         filters.addWidget(state_label)
         filters.addWidget(self.state_filter)
+        filters.addSpacing(16)
+        filters.addWidget(kind_label)
+        filters.addWidget(self.kind_filter)
         filters.addStretch(1)
         self.body.addLayout(filters)
         self.add_table()
@@ -128,6 +140,7 @@ class JobsPage(ListPage):
             self.loads.guard(self._failed),
             limit=PAGE_SIZE,
             state=str(self.state_filter.currentData() or "") or None,
+            kind=str(self.kind_filter.currentData() or "") or None,
         )
 
     def show_rows(self, rows: list[dict[str, Any]]) -> None:
@@ -152,10 +165,11 @@ class JobsPage(ListPage):
         """The count (or that only the newest are shown), and an empty state that says what jobs are."""
         super().show_count()
         if self.more:
-            self.count_label.setText(f"The newest {PAGE_SIZE} jobs: choose a state to find older ones")
+            self.count_label.setText(f"The newest {PAGE_SIZE} jobs: choose a state or a kind to find older ones")
         if self.model.rowCount() == 0:
             state = str(self.state_filter.currentData() or "")
-            self.empty_label.setText(f"No {state} jobs." if state else EMPTY)
+            kind = str(self.kind_filter.currentText() if self.kind_filter.currentData() else "jobs").lower()
+            self.empty_label.setText(f"No {state} {kind}." if state else f"No {kind}." if kind != "jobs" else EMPTY)
 
     def fit_columns(self) -> None:
         """Fit the columns, but not after an update in place: columns that shift every second are hard to read."""

@@ -181,3 +181,21 @@ def test_a_cancel_that_comes_too_late_says_so_until_the_next_action(qtbot: QtBot
         assert page.header.banner.isHidden()  # the next action starts afresh
         qtbot.waitUntil(lambda: (page.selected() or {}).get("retry_of") == job_id, timeout=API_TIMEOUT_MS)
         assert client.post(f"/api/v1/jobs/{page.selected()['id']}/cancel").status_code == 200
+
+
+def test_the_kind_filter_shows_only_jobs_of_that_kind(qtbot: QtBot, console: Console) -> None:
+    active_console(qtbot, console)
+    with admin_client(console) as client:
+        backup = submit(client, "/api/v1/backups", None)
+        job_in(qtbot, client, backup["id"], "succeeded")
+        waited = wait_job(client, 0.1)
+        job_in(qtbot, client, waited["id"], "succeeded")
+    page = open_jobs(qtbot, console)
+    assert {job["kind"] for job in page.model.rows} >= {"backup", "wait"}
+    with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
+        page.kind_filter.setCurrentIndex(page.kind_filter.findData("backup"))
+    assert [job["id"] for job in page.model.rows] == [backup["id"]]
+    with qtbot.waitSignal(page.loaded, timeout=API_TIMEOUT_MS):
+        page.kind_filter.setCurrentIndex(page.kind_filter.findData("export"))
+    assert page.model.rows == []
+    assert page.empty_label.text() == "No exports."
