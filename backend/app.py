@@ -37,7 +37,7 @@ from backend.db.engine import Database
 from backend.db.migrate import head_revision
 from backend.db.overload import WriterBusy, handle_writer_busy
 from backend.db.paging import CursorCodec
-from backend.errors import EXCEPTION_HANDLERS, UnsupportedMediaType
+from backend.errors import EXCEPTION_HANDLERS, ServiceUnavailable, UnsupportedMediaType
 from backend.head_requests import HeadAsGetMiddleware, with_head
 from backend.host_check import HostCheckMiddleware
 from backend.jobs.queue import JobQueue
@@ -86,8 +86,17 @@ class OutpostApp(Litestar):
         return RequestContextMiddleware(handler)
 
 
+RESTORING = {"Retry-After": "2"}
+
+
 async def before_handler(request: Request[Any, Any, Any]) -> Response[None] | None:
-    """Answer OPTIONS with every method of the path; refuse a non-JSON body with 415 before parsing."""
+    """Answer OPTIONS with every method of the path; refuse a non-JSON body with 415 before parsing.
+
+    Once a restore is asked for, new requests get 503: this app's database is about to be set aside, and a
+    write taken now would not be in the database served a moment later.
+    """
+    if request.app.state.get("restoring"):
+        raise ServiceUnavailable("The backend is restoring a backup; ask again in a moment.", headers=RESTORING)
     if request.method == "OPTIONS":
         # Litestar's generated OPTIONS handler lists only the methods of the first handler
         # registered on a path (its closure sees a stale route), so GET+PATCH paths said "GET".

@@ -307,6 +307,13 @@ def _serve_app(settings: Settings, sock: socket.socket, url: str, port_taken: in
     server = OutpostServer(
         config, on_started=on_started, on_stopping=lambda: emit_event("stopping"), on_shutdown=on_shutdown
     )
-    app.state.restore_later = server.restore_later
+
+    def restore_later(request: RestoreRequest) -> bool:
+        if not server.restore_later(request):
+            return False
+        app.state.restoring = True  # until this run stops, new requests are refused (see before_handler)
+        return True
+
+    app.state.restore_later = restore_later
     server.run(sockets=[sock])
     return server

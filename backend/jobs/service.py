@@ -466,14 +466,14 @@ class JobService:
             if kind in self.kinds:
                 await asyncio.to_thread(self.enqueue, job_id, self.kinds[kind], 0.0)
 
-    async def set_aside_unfinished(self, reason: str) -> int:
-        """Cancel every job still queued or running, saying why; how many (after a restore)."""
+    async def set_aside_unfinished(self, reason: str, by_kind: Mapping[str, str] | None = None) -> int:
+        """Cancel every job still queued or running, saying why (by_kind: why, for some kinds); how many."""
         # The backup caught them unfinished; what they did afterwards belongs to the database set aside.
 
         def work(session: Session) -> int:
             rows = list(session.scalars(select(JobRow).where(JobRow.state.in_([QUEUED, RUNNING]))))
             for row in rows:
-                _finish(row, CANCELLED, message=reason)
+                _finish(row, CANCELLED, message=(by_kind or {}).get(row.kind, reason))
             return len(rows)
 
         return await self.db.write_in_thread(work)

@@ -32,6 +32,8 @@ from backend.system.backups import BackupBroken, BackupService
 
 logger = structlog.get_logger("outpost.restore")
 SET_ASIDE = "cancelled: the database was restored from a backup taken before this job ended"
+# A backup job is running in its own copy: in the restored database it may be the very one that made it.
+SET_ASIDE_BACKUP = "cancelled by the restore: the copy was taken while this backup ran (see the Backups list)"
 
 
 class RestoreRefused(RuntimeError):
@@ -109,7 +111,7 @@ async def settle_restore(paths: DataDir, audit: AuditTrail, jobs: JobService, qu
         paths.restore_marker.unlink(missing_ok=True)
         return False
     await asyncio.to_thread(queue.flush)  # hand-overs of jobs of the database set aside
-    set_aside = await jobs.set_aside_unfinished(SET_ASIDE)
+    set_aside = await jobs.set_aside_unfinished(SET_ASIDE, {"backup": SET_ASIDE_BACKUP})
     await audit.anchor_at_head()
     previous = marker.get("previous")
     details = {"previous": previous, "jobs_set_aside": set_aside, "restored_at": marker.get("at")}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from backend.system.restore import SET_ASIDE_BACKUP
 from tests.backend_process import BackendProcess, run_outpost
 from tests.e2e.admin_backend import UNLIMITED, admin_backend
 from tests.e2e.test_audit_concurrency import ADMIN, audit_events, bearer
@@ -62,6 +63,12 @@ def test_a_backup_under_writes_is_sound_and_restores_with_its_counts(tmp_path: P
         restored = run_outpost("backup", "restore", "--yes", str(backup), "--data-dir", str(data_dir), timeout=120)
         assert restored.returncode == 0, restored.stderr
         assert "The backend is restoring" in restored.stdout
+        with httpx.Client(base_url=process.url, headers=admin, timeout=60) as http:
+            meanwhile = http.get("/api/v1/collections/notes/records", params={"count": "true", "limit": 1})
+        if meanwhile.status_code == 503:  # the run being replaced refuses new requests...
+            assert meanwhile.headers["retry-after"] == "2"
+        else:  # ...or they waited for the next run: never an answer from the database set aside
+            assert meanwhile.json()["total"] == in_backup
         assert process.next_event()["event"] == "restoring"
         assert process.next_event()["event"] == "ready"
         with httpx.Client(base_url=process.url, headers=admin, timeout=60) as http:
@@ -190,6 +197,8 @@ def test_a_restore_while_clients_write_loses_no_acknowledged_write(tmp_path: Pat
             listed = http.get("/api/v1/collections/notes/records", params={"count": "true", "limit": 1}).json()
             backups = {item["name"]: item["label"] for item in http.get("/api/v1/backups").json()}
             restores = audit_events(process.url, admin, "backup.restore")
+            backup_job = http.get(f"/api/v1/jobs/{job['id']}").json()  # running in its own copy
+        assert (backup_job["state"], backup_job["message"]) == ("cancelled", SET_ASIDE_BACKUP)
         verified = run_outpost("audit", "verify", "--data-dir", str(data_dir))
         assert process.stop(signal.SIGTERM) == 0
     previous = [backup for backup, label in backups.items() if label == "pre-restore"]
