@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QFile, QIODevice, QObject, QUrl, Signal
+from PySide6.QtCore import QByteArray, QFile, QIODevice, QObject, QTimer, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 from desktop.api_error import ApiError, error_from_reply
@@ -18,6 +18,8 @@ from desktop.api_jobs import JobCalls
 from desktop.file_sink import FileSink
 
 TIMEOUT_MS = 10_000
+BUSY_RETRIES = 5  # a 503 with Retry-After (a restore swapping the database, the writer busy) is asked again
+LONGEST_RETRY_AFTER_S = 30  # a longer wait is the page's to report, not the client's to sit through
 UPLOAD_TIMEOUT_MS = 120_000  # a large file's last bytes may wait on the backend's disk before the answer comes
 
 OnSuccess = Callable[[Any], None]
@@ -45,6 +47,7 @@ class _Call:
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     retried: bool = False
+    busy_retries: int = 0  # how often a 503 with Retry-After sent this call again
     sent_with: str | None = None  # the access token the call went out with
     raw: bool = False  # on_success gets the reply's bytes undecoded (big pages are decoded off the GUI thread)
     sink: FileSink | None = None  # a download: a 2xx body goes to this file as it arrives; on_success gets its path
@@ -59,6 +62,14 @@ NO_REFRESH_PATHS = ("/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/setup
 def _receiver_alive(callback: Callable[..., object]) -> bool:
     receiver = getattr(callback, "__self__", None)
     return not isinstance(receiver, QObject) or shiboken6.isValid(receiver)
+
+
+def _retry_after_ms(reply: QNetworkReply) -> int | None:
+    """A reply's Retry-After in milliseconds when it is a whole number of seconds the client may wait, else None."""
+    value = bytes(reply.rawHeader("Retry-After").data()).decode("ascii", "replace").strip()
+    if not value.isdigit() or int(value) > LONGEST_RETRY_AFTER_S:
+        return None
+    return int(value) * 1000
 
 
 def _succeeding(reply: QNetworkReply) -> bool:
@@ -245,6 +256,7 @@ class ApiClient(QObject, JobCalls):
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute) or 0
         body = bytes(reply.readAll().data())
         network_error = reply.errorString()
+        retry_after_ms = _retry_after_ms(reply) if status == 503 else None
         if reply.error() != QNetworkReply.NetworkError.NoError and 200 <= status < 300:
             status = 0  # the headers came but the connection broke (a backend killed mid-reply): no answer
         reply.deleteLater()
@@ -261,6 +273,11 @@ class ApiClient(QObject, JobCalls):
                 return
             self._waiting.append(call)
             self._refresh()
+            return
+        if retry_after_ms is not None and call.busy_retries < BUSY_RETRIES:
+            # Answered before any work was done ("ask again in a moment"): the page sees the answer that follows.
+            call.busy_retries += 1
+            QTimer.singleShot(retry_after_ms, self, lambda: self._send(call))
             return
         if call.sink is not None:
             self._finish_download(call, status, body, network_error)

@@ -41,6 +41,8 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         "import-done",
         "job-details",
         "cancel-job",
+        "restore-backup",
+        "backup-schedule",
     }
     sized = {f"{page}-{size}" for page in pages for size in ("1024x640", "1440x900")}
     shots = {p.stem for p in out.glob("*.png")}
