@@ -95,7 +95,11 @@ def refuses(path: str, method: str, *statuses: str, why: str) -> dict[str, objec
     assert why
     operation: dict[str, object] = {
         "include-name": f"{method} {path}",
-        "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", *statuses]}},
+        # 413 too: the body limit is a setting (PATCH /settings, itself fuzzed, may lower it to 1 KiB), and a
+        # schema-valid body over it is refused before it is read.
+        "checks": {
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "413", *statuses]}
+        },
     }
     if path.startswith("/api/v1/collections/{name}/records"):
         operation["parameters"] = {

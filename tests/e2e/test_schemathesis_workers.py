@@ -24,6 +24,7 @@ MAX_EXAMPLES = 25  # per operation and phase: the run stays within a few minutes
 RUN_TIMEOUT_S = 600
 CLI = Path(__file__).with_name("schemathesis_cli.py")
 PERSONS_ONLY = ("POST /api/v1/auth/logout", "POST /api/v1/auth/me/password", "POST /api/v1/api-keys")
+NO_BACKUP = "backup-20000101T000000000000Z.db"  # a backup's name in form, naming none
 SPARES = 3  # API keys and collections the fuzzer may delete in place of the ones the run stands on
 
 
@@ -64,6 +65,7 @@ def over_http(config: Mapping[str, Any], spare_keys: list[str], spare_collection
         **config["dictionaries"],
         "spare_keys": {"values": spare_keys},
         "spare_collections": {"values": spare_collections},
+        "no_backups": {"values": [NO_BACKUP]},
     }
     operations = [
         *config["operations"],
@@ -72,6 +74,9 @@ def over_http(config: Mapping[str, Any], spare_keys: list[str], spare_collection
         # spares, or ids they make up, never ones read in replies.
         spares_only("DELETE /api/v1/api-keys/{key_id}", "path.key_id", "spare_keys"),
         spares_only("DELETE /api/v1/collections/{name}", "path.name", "spare_collections"),
+        # A restore swaps the database under every worker (its requests meanwhile answered 503) and brings back
+        # the backup's keys and rows: it names no backup here (404); tests/e2e/test_backups.py restores for real.
+        spares_only("POST /api/v1/backups/{name}/restore", "path.name", "no_backups"),
         # What only a signed-in person may do, so an API key is rightly refused (403): only here is "403" no fault.
         *({"include-name": name, "warnings": {"fail-on": []}} for name in PERSONS_ONLY),
     ]
