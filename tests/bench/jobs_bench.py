@@ -41,6 +41,9 @@ FIELDS = [
 ]
 
 
+PARTS = ("import", "export", "backup", "noop")
+
+
 def write_csv(path: Path, rows: int) -> None:
     """A CSV of rows items (the fields above)."""
     shuffled = random.Random(7)
@@ -170,11 +173,20 @@ def outpost_jobs_rate(scratch: Path, jobs: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m tests.bench jobs [--rows N] [--noop N]`."""
+    """`python -m tests.bench jobs [--rows N] [--noop N] [--only PART,...]`."""
     parser = argparse.ArgumentParser(prog="python -m tests.bench jobs", description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--noop", type=int, default=500)
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=set(PARTS),
+        help=f"the parts to measure, comma-separated, of {','.join(PARTS)} (default: all); without import, "
+        "export and backup still import the rows first, unmeasured",
+    )
     args = parser.parse_args(argv)
+    if args.only - set(PARTS):
+        parser.error(f"--only takes parts of {','.join(PARTS)}")
     configure_logging("WARNING")  # the in-process jobs would print a line each
     pinned = pinning()  # asked before this process moves to its core, which would make the answer no
     print("server on core 0, this client on core 1" if pinned else "not pinned", flush=True)
@@ -183,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tmp)
         data_dir = scratch / "data"
         source = scratch / "items.csv"
-        write_csv(source, args.rows)
+        if args.only & {"import", "export", "backup"}:
+            write_csv(source, args.rows)
         cmd = [sys.executable, "-m", "backend", "serve", "--port", "0", "--data-dir", str(data_dir)]
         with (scratch / "server.log").open("w") as log, spawn(cmd, log, pipe_stdout=True) as proc:
             base = ready_url(proc)
@@ -192,59 +205,67 @@ def main(argv: list[str] | None = None) -> int:
             _, access, _ = bench_credentials(base, str(data_dir))
             headers = {"Authorization": f"Bearer {access}"}
             call_json(base, "POST", "/api/v1/collections", {"name": "items", "fields": FIELDS}, headers)
-            calm = Writer(base, headers)
-            calm.start()
-            time.sleep(5)  # a bench's measuring window, not synchronisation
-            calm.stop.set()
-            calm.join()
-            ceiling = sqlite_import_ceiling(data_dir / "outpost.db", scratch, args.rows)
-            busy = Writer(base, headers)
-            busy.start()
+            if "import" in args.only:
+                calm = Writer(base, headers)
+                calm.start()
+                time.sleep(5)  # a bench's measuring window, not synchronisation
+                calm.stop.set()
+                calm.join()
+                ceiling = sqlite_import_ceiling(data_dir / "outpost.db", scratch, args.rows)
+                busy = Writer(base, headers)
+                busy.start()
             started = time.perf_counter()
-            job = request(
-                base, "POST", "/api/v1/collections/items/import?mode=skip_invalid", headers, source.read_bytes()
-            )
-            job = finished(base, headers, job["id"])
+            if args.only & {"import", "export", "backup"}:
+                job = request(
+                    base, "POST", "/api/v1/collections/items/import?mode=skip_invalid", headers, source.read_bytes()
+                )
+                job = finished(base, headers, job["id"])
             seconds = time.perf_counter() - started
-            busy.stop.set()
-            busy.join()
-            rate = job["result"]["created"] / seconds
-            results.append(
-                ("import (skip_invalid), rows/s", f"{rate:,.0f}", f"{rate / ceiling:.3f} of sqlite3 {ceiling:,.0f}")
-            )
-            during, without = p99(busy.latencies), p99(calm.latencies)
-            results.append(
-                (
-                    "API write p99 during import, ms",
-                    f"{during * 1000:.1f}",
-                    f"{during / without:.2f} x {without * 1000:.1f} without",
+            if "import" in args.only:
+                busy.stop.set()
+                busy.join()
+                rate = job["result"]["created"] / seconds
+                results.append(
+                    ("import (skip_invalid), rows/s", f"{rate:,.0f}", f"{rate / ceiling:.3f} of sqlite3 {ceiling:,.0f}")
                 )
-            )
-            export_ceiling, live = sqlite_export_ceiling(data_dir / "outpost.db")
-            started = time.perf_counter()
-            job = request(
-                base,
-                "POST",
-                "/api/v1/collections/items/export",
-                {**headers, "Content-Type": "application/json"},
-                b'{"format": "csv"}',
-            )
-            job = finished(base, headers, job["id"])
-            rate = job["result"]["rows"] / (time.perf_counter() - started)
-            results.append(
-                (
-                    "export CSV, rows/s",
-                    f"{rate:,.0f}",
-                    f"{rate / export_ceiling:.3f} of sqlite3 {export_ceiling:,.0f} ({live:,} rows)",
+                during, without = p99(busy.latencies), p99(calm.latencies)
+                results.append(
+                    (
+                        "API write p99 during import, ms",
+                        f"{during * 1000:.1f}",
+                        f"{during / without:.2f} x {without * 1000:.1f} without",
+                    )
                 )
-            )
-            started = time.perf_counter()
-            job = finished(base, headers, request(base, "POST", "/api/v1/backups", headers)["id"])
-            size = job["result"]["bytes"] / 1e6
-            results.append(("backup, s", f"{time.perf_counter() - started:.2f}", f"{size:,.0f} MB, integrity checked"))
-        bare = bare_huey_rate(scratch, args.noop)
-        ours = outpost_jobs_rate(scratch, args.noop)
-        results.append(("no-op jobs, per s", f"{ours:,.0f}", f"{ours / bare:.3f} of bare Huey {bare:,.0f}"))
+            if "export" in args.only:
+                export_ceiling, live = sqlite_export_ceiling(data_dir / "outpost.db")
+                started = time.perf_counter()
+                job = request(
+                    base,
+                    "POST",
+                    "/api/v1/collections/items/export",
+                    {**headers, "Content-Type": "application/json"},
+                    b'{"format": "csv"}',
+                )
+                job = finished(base, headers, job["id"])
+                rate = job["result"]["rows"] / (time.perf_counter() - started)
+                results.append(
+                    (
+                        "export CSV, rows/s",
+                        f"{rate:,.0f}",
+                        f"{rate / export_ceiling:.3f} of sqlite3 {export_ceiling:,.0f} ({live:,} rows)",
+                    )
+                )
+            if "backup" in args.only:
+                started = time.perf_counter()
+                job = finished(base, headers, request(base, "POST", "/api/v1/backups", headers)["id"])
+                size = job["result"]["bytes"] / 1e6
+                results.append(
+                    ("backup, s", f"{time.perf_counter() - started:.2f}", f"{size:,.0f} MB, integrity checked")
+                )
+        if "noop" in args.only:
+            bare = bare_huey_rate(scratch, args.noop)
+            ours = outpost_jobs_rate(scratch, args.noop)
+            results.append(("no-op jobs, per s", f"{ours:,.0f}", f"{ours / bare:.3f} of bare Huey {bare:,.0f}"))
     width = max(len(name) for name, _, _ in results)
     for name, figure, ratio in results:
         print(f"{name:<{width}}  {figure:>12}  {ratio}")
