@@ -7,7 +7,7 @@ service's rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -91,6 +91,19 @@ def _to_json_from_driver(
         return slow(raw)
 
     return fast
+
+
+def moments_to_json(column: Sequence[Any], slow: Callable[[Any], Any]) -> list[Any]:
+    """A column of UTC moments as _to_json_from_driver's fast path makes one, in one loop (an export's many rows).
+
+    slow(raw) is the long way, for any value not in the form SQLite keeps moments in (None included).
+    """
+    return [
+        (f"{raw[:10]}T{raw[11:19]}Z" if raw.endswith("000000") else f"{raw[:10]}T{raw[11:]}Z")
+        if type(raw) is str and len(raw) == 26 and raw[10] == " " and raw[19] == "." and raw[20:].isdigit()
+        else slow(raw)
+        for raw in column
+    ]
 
 
 def _same(value: Any) -> Any:

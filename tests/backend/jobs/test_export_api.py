@@ -7,9 +7,11 @@ import io
 import json
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from backend.records import export
 from tests.waiting import wait_until
 
 FIELDS = [
@@ -137,3 +139,42 @@ def test_the_file_needs_the_right_to_read_the_collection(client: TestClient[Lite
     refused = client.get(f"/api/v1/jobs/{job['id']}/file", headers=watcher)
     assert refused.status_code == 403
     assert "records:read:sites" in refused.json()["detail"]
+
+
+def test_chunks_written_plain_and_chunks_that_need_quoting_are_what_the_csv_module_writes(
+    client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export, "CHUNK_ROWS", 2)  # five records: chunks of two, the quoting ones among them
+    fields = [
+        {"name": "code", "type": "text"},
+        {"name": "visits", "type": "integer"},
+        {"name": "score", "type": "number"},
+        {"name": "active", "type": "boolean"},
+        {"name": "opened", "type": "date"},
+        {"name": "seen", "type": "datetime"},
+    ]
+    assert client.post("/api/v1/collections", json={"name": "sites", "fields": fields}).is_success
+    bodies = [
+        {"code": "plain", "visits": 1, "score": 1e16, "active": False, "opened": "2024-02-29",
+         "seen": "2026-01-02T03:04:05Z"},
+        {"code": "also plain", "visits": -2, "score": 0.5, "active": True, "seen": "2026-01-02T03:04:05.5Z"},
+        {"code": 'a "quote"', "score": 3.0},
+        {},  # every field null
+        {"code": "a, comma\r\nand a line break", "active": True},
+    ]  # fmt: skip
+    for body in bodies:
+        assert client.post("/api/v1/collections/sites/records", json=body).status_code == 201
+    records = _all_records(client)
+    _, text = _export(client, {"format": "csv"})
+
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\n")
+    header = ["id", *(field["name"] for field in fields), *export.SYSTEM_COLUMNS]
+    writer.writerow(header)
+    writer.writerows([export.csv_cell(record[name]) for name in header] for record in records)
+    assert text == expected.getvalue()
+
+
+def _all_records(client: TestClient[Litestar]) -> list[dict[str, Any]]:
+    page = client.get("/api/v1/collections/sites/records", params={"sort": "id", "limit": 100}).json()
+    return list(page["items"])
