@@ -73,7 +73,7 @@ def export_records(ctx: JobContext) -> dict[str, Any]:
     }
 
 
-IMPORT_CHUNK_ROWS = 500  # rows per trip to the writer: API writes wait at most one chunk's transaction
+IMPORT_CHUNK_ROWS = 500  # rows per trip from the job's thread (written a slice per transaction)
 REPORT_PREVIEW = 20  # problems shown in the job's result; the report file has them all
 
 
@@ -117,6 +117,7 @@ def import_records(ctx: JobContext) -> dict[str, Any]:
             )
         except ChunkRefused as refused:  # only all-or-nothing: a write since the check made these rows fail
             report.add(refused.problems)
+            created, updated = created + refused.created, updated + refused.updated
             raise JobFailed(
                 f"stopped at row {refused.problems[0].row}: {created + updated} rows were imported before it",
                 report.result(total=total, created=created, updated=updated, preview=REPORT_PREVIEW),

@@ -1,14 +1,16 @@
-"""Import rows written through the record service, a chunk per trip to the writer: the API's own writes.
+"""Import rows written through the record service, a chunk per trip from the job's thread: the API's own writes.
 
-Each chunk is planned on the loop as API writes are (the body checked against the collection), then
-written in one transaction on the writer, between the API's writes, so a large import never holds the
-writer for long. A row with an id of a live record updates it (only the fields the file has); any other
-row creates a record (with its id, if it has one). With skip_invalid, a row the database refuses (a unique
-value taken, a related record missing) is left out and reported; otherwise the chunk is refused whole.
+Each chunk is planned on the loop as API writes are (the body checked against the collection), a slice of
+rows between two turns of the loop, then written a slice per transaction on the writer, between the API's
+writes, so a large import never holds the loop or the writer for long. A row with an id of a live record
+updates it (only the fields the file has); any other row creates a record (with its id, if it has one).
+With skip_invalid, a row the database refuses (a unique value taken, a related record missing) is left out
+and reported; otherwise the slice is refused whole and the import stops there.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,11 @@ from backend.observability.audit import Actor
 from backend.records.import_source import SourceRow
 from backend.records.service import RecordService
 from backend.records.writes import PlannedWrite
+
+PLAN_SLICE_ROWS = 20  # rows planned between two turns of the event loop (~1 ms)
+# Rows per transaction: an API write waits for at most one slice on the writer (~10 ms), while a chunk's
+# rows still make one trip from the job's thread.
+WRITE_SLICE_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -50,11 +57,13 @@ class _Planned:
 
 
 class ChunkRefused(Exception):
-    """A chunk the database refused in part, written not at all (all-or-nothing): its problems."""
+    """Rows of a chunk refused (all-or-nothing): their problems, and the records its earlier slices wrote."""
 
-    def __init__(self, problems: list[RowProblem]) -> None:
+    def __init__(self, problems: list[RowProblem], *, created: int = 0, updated: int = 0) -> None:
         super().__init__(f"{len(problems)} rows of the chunk were refused")
         self.problems = problems
+        self.created = created
+        self.updated = updated
 
 
 class _Rehearsed(Exception):
@@ -74,38 +83,45 @@ class RecordImporter:
     async def check(self, actor: Actor, collection: str, rows: Sequence[SourceRow]) -> list[RowProblem]:
         """Every problem writing rows would meet, the database's too (a unique value taken): nothing is kept.
 
-        The rows are written in a transaction that is then rolled back, so the check holds the writer for
-        one chunk's time, as the write will.
+        The rows are written, a slice per transaction, in transactions that are then rolled back, so the
+        check holds the writer as long as the write will.
         """
         planned, problems = await self._plan(collection, rows)
-        if not planned:
-            return problems
+        for part in _slices(planned):
 
-        def rehearse(session: Session) -> None:
-            raise _Rehearsed(self._write_in(session, actor, planned, skip_invalid=True).problems)
+            def rehearse(session: Session, part: list[_Planned] = part) -> None:
+                raise _Rehearsed(self._write_in(session, actor, part, skip_invalid=True).problems)
 
-        try:
-            await self.records.db.write_in_thread(rehearse)
-        except _Rehearsed as rehearsed:
-            return sorted(problems + rehearsed.problems, key=lambda problem: problem.row)
-        raise AssertionError("unreachable: a rehearsal always rolls back")
+            try:
+                await self.records.db.write_in_thread(rehearse)
+            except _Rehearsed as rehearsed:
+                problems += rehearsed.problems
+            else:
+                raise AssertionError("unreachable: a rehearsal always rolls back")
+        return sorted(problems, key=lambda problem: problem.row)
 
     async def write(
         self, actor: Actor, collection: str, rows: Sequence[SourceRow], *, skip_invalid: bool
     ) -> ChunkOutcome:
-        """Write the rows in one transaction; with skip_invalid the valid ones, else all or (ChunkRefused) none."""
+        """Write the rows, a slice per transaction; with skip_invalid the valid ones, else all or (ChunkRefused) none.
+
+        Without skip_invalid, the rows were checked first; a slice refused now (a write since the check took a
+        unique value) stops the import there, the slices before it kept and counted in ChunkRefused.
+        """
         planned, problems = await self._plan(collection, rows)
         if problems and not skip_invalid:
             raise ChunkRefused(problems)
-        if not planned:
-            return ChunkOutcome(problems=problems)
-        try:
-            outcome = await self.records.db.write_in_thread(
-                lambda session: self._write_in(session, actor, planned, skip_invalid=skip_invalid)
-            )
-        except ChunkRefused as refused:  # raised in the write, so nothing of the chunk stayed
-            raise ChunkRefused(problems + refused.problems) from None
-        outcome.problems = problems + outcome.problems
+        outcome = ChunkOutcome(problems=problems)
+        for part in _slices(planned):
+            try:
+                done = await self.records.db.write_in_thread(
+                    lambda session, part=part: self._write_in(session, actor, part, skip_invalid=skip_invalid)
+                )
+            except ChunkRefused as refused:  # raised in the write, so nothing of the slice stayed
+                raise ChunkRefused(refused.problems, created=outcome.created, updated=outcome.updated) from None
+            outcome.created += done.created
+            outcome.updated += done.updated
+            outcome.problems += done.problems
         return outcome
 
     async def _plan(self, collection: str, rows: Sequence[SourceRow]) -> tuple[list[_Planned], list[RowProblem]]:
@@ -121,7 +137,9 @@ class RecordImporter:
 
             found = await self.records.db.read_in_thread(read)
         planned, problems = [], []
-        for row in rows:
+        for number, row in enumerate(rows, 1):
+            if number % PLAN_SLICE_ROWS == 0:
+                await asyncio.sleep(0)  # planning runs on the loop: let requests in between slices of the chunk
             if row.problems:  # the rest of the row is still checked, so its every problem is reported at once
                 problems += [RowProblem(row.number, name, message) for name, message in row.problems]
                 problems += await self._other_problems(collection, row, found)
@@ -190,6 +208,10 @@ class RecordImporter:
         if outcome.problems and not skip_invalid:
             raise ChunkRefused(outcome.problems)
         return outcome
+
+
+def _slices(planned: list[_Planned]) -> list[list[_Planned]]:
+    return [planned[start : start + WRITE_SLICE_ROWS] for start in range(0, len(planned), WRITE_SLICE_ROWS)]
 
 
 def _problems(row: int, exc: OutpostError) -> list[RowProblem]:
