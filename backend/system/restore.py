@@ -6,6 +6,7 @@ the same socket, so every cache and connection is rebuilt from the restored file
 since its answers were read from the old database. The swap leaves a marker; whoever opens the database
 next settles it (settle_restore): jobs the backup caught unfinished are set aside, the audit chain is
 anchored at its restored head (the rows after it live on in the copy kept), and the restore is audited.
+Access taken away since the backup (a key revoked, a user disabled) stays away: see restore_access.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from backend.jobs.queue import JobQueue
 from backend.jobs.service import JobService
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
 from backend.system.backups import BackupBroken, BackupService
+from backend.system.restore_access import carry_access_forward
 
 logger = structlog.get_logger("outpost.restore")
 SET_ASIDE = "cancelled: the database was restored from a backup taken before this job ended"
@@ -84,6 +86,9 @@ def restore_database(paths: DataDir, source: Path, actor: Actor, *, synchronous:
     os.replace(staged, paths.database)
     _write_marker(paths, source, actor, previous=previous.name if previous else None)
     migration = upgrade_database(paths, synchronous=synchronous)
+    if previous is not None:  # the two at the same schema now: access taken away since the backup stays away
+        carried = carry_access_forward(paths.database, paths.backups / previous.name)
+        _write_marker(paths, source, actor, previous=previous.name, access_carried=carried)
     if paths.cache.exists():
         shutil.rmtree(paths.cache)
     paths.ensure()
@@ -95,7 +100,7 @@ def record_failed_restore(paths: DataDir, request: RestoreRequest, reason: str) 
     _write_marker(paths, request.source, request.actor, failed=reason)
 
 
-def _write_marker(paths: DataDir, source: Path, actor: Actor, **facts: str | None) -> None:
+def _write_marker(paths: DataDir, source: Path, actor: Actor, **facts: object) -> None:
     marker = {"source": source.name, "actor": asdict(actor), "at": datetime.now(UTC).isoformat(), **facts}
     write_private_file(paths.restore_marker, json.dumps(marker).encode())
 
@@ -114,7 +119,12 @@ async def settle_restore(paths: DataDir, audit: AuditTrail, jobs: JobService, qu
     set_aside = await jobs.set_aside_unfinished(SET_ASIDE, {"backup": SET_ASIDE_BACKUP})
     await audit.anchor_at_head()
     previous = marker.get("previous")
-    details = {"previous": previous, "jobs_set_aside": set_aside, "restored_at": marker.get("at")}
+    details = {
+        "previous": previous,
+        "jobs_set_aside": set_aside,
+        "restored_at": marker.get("at"),
+        "access_carried": marker.get("access_carried", {}),
+    }
     await audit.record(AuditEntry("backup.restore", actor, target=source, details=details))
     paths.restore_marker.unlink(missing_ok=True)
     logger.info("database restored", source=source, previous=previous, jobs_set_aside=set_aside)

@@ -219,3 +219,58 @@ def test_a_restore_while_clients_write_loses_no_acknowledged_write(tmp_path: Pat
     assert [event["target"] for event in restores] == [name]
     assert restores[0]["actor_label"] == ADMIN[0]
     assert restores[0]["details"]["previous"] == previous[0]  # type: ignore[index]
+
+
+def _credentials(person: tuple[str, str]) -> dict[str, str]:
+    return {"email": person[0], "password": person[1]}
+
+
+def test_a_restore_gives_back_no_access_taken_away_since_the_backup(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    clerk = ("clerk@example.org", "filing cabinets all day 3")
+    leaver = ("leaver@example.org", "moving on to pastures new 5")
+    with admin_backend(data_dir, UNLIMITED) as process:
+        admin = bearer(process.url, *ADMIN)
+        http = httpx.Client(base_url=process.url, headers=admin, timeout=60)
+        role = {"name": "clerk", "permissions": ["users:read", "roles:read"]}
+        assert http.post("/api/v1/roles", json=role).status_code == 201
+        users = {}
+        for email, password in (clerk, leaver):
+            made = http.post("/api/v1/users", json={"email": email, "password": password, "roles": ["clerk"]})
+            assert made.status_code == 201, made.text
+            users[email] = made.json()["id"]
+        keys = [http.post("/api/v1/api-keys", json={"name": n, "scopes": ["audit:read"]}).json() for n in "ab"]
+        clerk_session = httpx.post(f"{process.url}/api/v1/auth/login", json=_credentials(clerk))
+        assert clerk_session.status_code == 200
+        backup = _wait_for_job(http, http.post("/api/v1/backups").json()["id"])
+        assert backup["state"] == "succeeded", backup
+        name = str(backup["result"]["file"])  # type: ignore[index]
+
+        # After the backup: a key revoked, a user disabled, a permission taken from a role, a session ended.
+        assert http.delete(f"/api/v1/api-keys/{keys[0]['api_key']['id']}").status_code == 204
+        assert http.patch(f"/api/v1/users/{users[leaver[0]]}", json={"is_active": False}).status_code == 200
+        assert http.patch("/api/v1/roles/clerk", json={"permissions": ["users:read"]}).status_code == 200
+        ended = httpx.post(
+            f"{process.url}/api/v1/auth/logout",
+            headers={"Authorization": f"Bearer {clerk_session.json()['access_token']}"},
+            json={"refresh_token": clerk_session.json()["refresh_token"]},
+        )
+        assert ended.status_code in (200, 204), ended.text
+
+        assert http.post(f"/api/v1/backups/{name}/restore").status_code == 202
+        assert process.next_event()["event"] == "restoring"
+        assert process.next_event()["event"] == "ready"
+
+        with httpx.Client(base_url=process.url, timeout=60) as anyone:
+            assert anyone.get("/api/v1/audit", headers={"X-API-Key": keys[0]["key"]}).status_code == 401
+            assert anyone.get("/api/v1/audit", headers={"X-API-Key": keys[1]["key"]}).status_code == 200
+            signed_in = anyone.post("/api/v1/auth/login", json=_credentials(leaver))
+            assert signed_in.status_code in (401, 403), signed_in.text
+            renewed = anyone.post("/api/v1/auth/refresh", json={"refresh_token": clerk_session.json()["refresh_token"]})
+            assert renewed.status_code == 401, renewed.text
+        assert http.get("/api/v1/roles/clerk").json()["permissions"] == ["users:read"]
+        restores = audit_events(process.url, admin, "backup.restore")  # the admin's session went on
+        http.close()
+        assert process.stop(signal.SIGTERM) == 0
+    carried = restores[0]["details"]["access_carried"]  # type: ignore[index]
+    assert (carried["keys_revoked"], carried["users_disabled"], carried["roles_narrowed"]) == (1, 1, 1)
