@@ -166,16 +166,14 @@ class JobRunner:
             self._record(lambda jobs: jobs.paused(job_id))
         elif isinstance(exc, JobFailed):
             error, result = _said(exc), exc.result
-            self._record(lambda jobs: jobs.finish(job_id, FAILED, error=error, result=result, message="failed"))
+            self._record(lambda jobs: jobs.finish(job_id, FAILED, error=error, result=result))
         else:
             detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             if task.retries:  # Huey queues another attempt after task.retry_delay (then multiplies it by the backoff)
                 delay_s = float(task.retry_delay or 0)
                 self._record(lambda jobs: jobs.will_retry(job_id, _said(exc), detail, delay_s))
             else:
-                self._record(
-                    lambda jobs: jobs.finish(job_id, FAILED, error=_said(exc), detail=detail, message="failed")
-                )
+                self._record(lambda jobs: jobs.finish(job_id, FAILED, error=_said(exc), detail=detail))
 
     def _not_run(self, signal: str, task: Task, *args: Any) -> None:
         if task.name == RUN_JOB:

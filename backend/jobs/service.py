@@ -527,7 +527,7 @@ def _finished(
         ended.update(progress=100, error=None, error_detail=None)
     elif error is not None:
         ended.update(error=_clip(error), error_detail=_clip(detail))
-    ended["message"] = _message(message or state)["message"]
+    ended["message"] = _message(message or error or state)["message"]  # a failed job says why where it is listed
     return ended
 
 

@@ -115,6 +115,7 @@ class BackupsPage(ListPage):
             f"Replace the database with the backup “{name}”, taken {local_time(backup.get('created_at'))}?\n\n"
             "Everything written since then (records, collections, users, keys, settings) is set aside: the "
             "current database is first kept as a backup of the kind “Before a restore”, so nothing is lost. "
+            "Access taken away since then stays away (keys revoked, users disabled, sessions ended). "
             "Jobs the backup caught unfinished are cancelled. The backend stops serving for as long as the "
             "copy takes; clients wait, then carry on with the restored data."
         )

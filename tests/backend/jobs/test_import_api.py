@@ -92,6 +92,7 @@ def test_bad_rows_give_the_exact_report_in_both_modes(client: TestClient[Litesta
     if mode == "all_or_nothing":
         assert job["state"] == "failed"
         assert job["error"] == "6 problems in the file: nothing was imported (see the report)"
+        assert job["message"] == job["error"]  # where the job is listed, it says why it failed
         assert codes == []
     else:
         assert job["state"] == "succeeded"
