@@ -180,7 +180,7 @@ class RecordImporter:
         creates = [one.write for one in planned if not one.update]
         try:
             with session.begin_nested():  # the common case: every row goes in, creates as one INSERT
-                writer.create_all_in(session, actor, creates)
+                writer.insert_all_in(session, actor, creates)
                 for one in planned:
                     if one.update:
                         writer.update_in(session, actor, one.write)

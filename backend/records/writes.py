@@ -90,10 +90,18 @@ class RecordWriter:
         return shape.record(row)
 
     def create_all_in(self, session: Session, actor: Actor, planned: Sequence[PlannedWrite]) -> list[dict[str, Any]]:
+        """Create planned records of one collection at once (see insert_all_in); the records as the API shows them."""
+        if not planned:
+            return []
+        shape = planned[0].shape
+        return [shape.record(row) for row in self.insert_all_in(session, actor, planned)]
+
+    def insert_all_in(self, session: Session, actor: Actor, planned: Sequence[PlannedWrite]) -> list[dict[str, Any]]:
         """Create planned records of one collection at once, in order: one INSERT and one change-log append for all.
 
         Refuses the lot (ValidationFailed, Conflict, the database's own error) when any record is at fault,
-        without saying which: a caller that must name it redoes the records one by one with create_in.
+        without saying which: a caller that must name it redoes the records one by one with create_in. The
+        rows as stored (an import answers with counts, not records).
         """
         if not planned:
             return []
@@ -112,7 +120,7 @@ class RecordWriter:
             changes.append(_change(shape, one.record_id, "insert", _by_id(shape, these), 0, reading, now))
         self._execute(session, shape, _insert_into(shape.table), rows)
         self.changes.append_all_in(session, changes)
-        return [shape.record(row) for row in rows]
+        return rows
 
     def _new_row(
         self, actor: Actor, record_id: str, values: Mapping[str, Any], now: datetime | None = None
