@@ -47,6 +47,11 @@ def gui(data_dir: str | None, quit_when_shown: bool) -> None:
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8765; 0 picks a free port).")
 @click.option("--allowed-hosts", default=None, help="Comma-separated extra Host names to answer to.")
 @click.option("--cors-origins", default=None, help="Comma-separated browser origins allowed (default none).")
+@click.option(
+    "--trusted-proxies",
+    default=None,
+    help="Comma-separated reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client.",
+)
 @click.option("--secret-file", type=click.Path(dir_okay=False), default=None, help="File with the signing secret.")
 @click.option("--sqlite-synchronous", type=click.Choice(["FULL", "NORMAL"], case_sensitive=False), default=None)
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))

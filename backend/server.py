@@ -21,6 +21,7 @@ from backend.control.server import ControlServer
 from backend.datadir import DataDirBusy, DataDirLock, clear_runtime, make_files_owner_only, write_runtime
 from backend.db.migrate import MigrationError
 from backend.events import emit_event
+from backend.forwarded import behind_proxies
 from backend.http_protocol import ACCEPT_BACKLOG, OutpostHttpProtocol, connection_limits, raise_open_file_limit
 from backend.observability.logging import configure_logging
 from backend.settings import Settings
@@ -244,13 +245,13 @@ def _serve_app(settings: Settings, sock: socket.socket, url: str, port_taken: in
     """Serve one app on sock until it is asked to stop (or to stop and restore); the server, to see why it stopped."""
     app = create_app(settings)
     config = uvicorn.Config(
-        app,
+        behind_proxies(app, settings.trusted_proxies),
         log_config=None,
         access_log=False,
         lifespan="on",
         server_header=False,
-        # Not behind a proxy: X-Forwarded-For from a local client would pick its own address for the
-        # login throttle and the audit log. A deployment behind a proxy will configure the trusted one.
+        # Only from the trusted proxies, if any, is X-Forwarded-For read (behind_proxies): a local client's
+        # would otherwise pick its own address for the login throttle, the setup gate and the audit log.
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         # Deadlines for idle and half-sent requests, limits on request heads, a connection cap under the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,16 @@ def _parse_origin_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, .
         if not origin.startswith(("http://", "https://")):
             raise ValueError(f"{origin!r} is not an http(s) origin")
     return origins
+
+
+def _parse_network_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    networks = []
+    for item in _list_items(value):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network (CIDR)") from None
+    return tuple(networks)
 
 
 def _parse_port(value: str | int) -> int:
@@ -135,6 +146,12 @@ SPECS: tuple[SettingSpec, ...] = (
         "Browser origins allowed to call the API (none by default).",
         savable=True,
         admin_only=True,
+    ),
+    SettingSpec(
+        "trusted_proxies",
+        _parse_network_list,
+        (),
+        "Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client; none by default.",
     ),
     SettingSpec(
         "sqlite_synchronous",
@@ -226,6 +243,7 @@ class Settings:
     port: int = 8765
     allowed_hosts: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"
     log_level_drivers: str = "WARNING"
