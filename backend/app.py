@@ -33,7 +33,7 @@ from backend.body_errors import handle_invalid_input
 from backend.cache import DiskCache
 from backend.collections.routes import CollectionController
 from backend.datadir import load_or_create_secret
-from backend.db.engine import Database
+from backend.db.factory import open_database
 from backend.db.migrate import head_revision
 from backend.db.overload import WriterBusy, handle_writer_busy
 from backend.db.paging import CursorCodec
@@ -59,7 +59,7 @@ from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limit
 from backend.settings import Settings
 from backend.system.backup_routes import BackupController
 from backend.system.cache_routes import CacheController
-from backend.system.info import system_info
+from backend.system.info import SystemInfo, system_info
 from backend.system.restore import settle_restore
 from backend.system.routes import SystemController
 from backend.system.saved_settings import SavedSettingsService
@@ -116,11 +116,13 @@ def _dependencies(state: State) -> dict[str, Provide]:
     Each provider takes no parameter: a provider that takes the State gets a copy of it built for every
     request, which cost a point read more than its SQL.
     """
+
+    async def info() -> SystemInfo:
+        return await system_info(state.settings, state.db, state.schema_head, state.started_at)
+
     return {
         "readiness": Provide(lambda: state.readiness, sync_to_thread=False),
-        "info": Provide(
-            lambda: system_info(state.settings, state.db, state.schema_head, state.started_at), sync_to_thread=False
-        ),
+        "info": Provide(info),
         "saved_settings": Provide(
             lambda: SavedSettingsService(state.db, state.settings, state.identity.audit), sync_to_thread=False
         ),
@@ -140,9 +142,7 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def open_stores(app: Litestar) -> AsyncIterator[None]:
-        db = Database(
-            settings.paths.database, synchronous=settings.sqlite_synchronous, writer_wait_s=settings.writer_wait_s
-        )
+        db = open_database(settings)
         app.state.db = db
         app.state.queue = JobQueue(settings.paths.queue)
         app.state.cache = DiskCache(settings.paths.cache)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from backend.auth.passwords import PasswordHasher
 from backend.cache import DiskCache
-from backend.db.engine import Database
+from backend.db.factory import open_database
 from backend.db.migrate import head_revision
 from backend.db.paging import CursorCodec
 from backend.jobs.queue import JobQueue
@@ -47,7 +47,7 @@ def check_database(settings: Settings) -> str:
     """Write through the async writer and read the value back through a reader."""
 
     async def round_trip() -> str:
-        db = Database(settings.paths.database, synchronous=settings.sqlite_synchronous)
+        db = open_database(settings)
         try:
             key = secrets.token_bytes(32)
             audit = AuditTrail(db, key, settings.paths.audit_anchor, CursorCodec(key))

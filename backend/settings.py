@@ -12,6 +12,7 @@ from typing import Any, Literal
 import platformdirs
 
 from backend.datadir import DataDir
+from backend.db.urls import parse_database_url, shown_database_url
 
 Source = Literal["flag", "env", "saved", "default"]
 
@@ -222,6 +223,13 @@ SPECS: tuple[SettingSpec, ...] = (
         "Longest a request waits for the database's one writer before it is answered 503 with Retry-After.",
     ),
     SettingSpec("secret_file", _parse_optional_path, None, "File holding the signing secret."),
+    SettingSpec(
+        "database_url",
+        lambda v: parse_database_url(v) if v else None,
+        None,
+        "Server mode: the PostgreSQL database (postgresql://USER:PASSWORD@HOST/DATABASE); "
+        "none keeps SQLite in the data directory.",
+    ),
 )
 
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
@@ -255,8 +263,14 @@ class Settings:
     rate_limit_per_minute: int = 6000
     writer_wait_s: float = 30.0
     secret_file: Path | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     secret_key: str | None = field(default=None, repr=False)
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False)
+
+    @property
+    def mode(self) -> Literal["embedded", "server"]:
+        """Embedded (SQLite in the data dir) unless a server database is named."""
+        return "server" if self.database_url else "embedded"
 
     @property
     def paths(self) -> DataDir:
@@ -281,6 +295,8 @@ class Settings:
             value = getattr(self, spec.name)
             if isinstance(value, Path):
                 value = str(value)
+            elif spec.name == "database_url" and value:
+                value = shown_database_url(value)
             elif isinstance(value, tuple):
                 value = list(value)
             view[spec.name] = {

@@ -84,7 +84,7 @@ def _user_point_read(db: Database) -> PointQuery:
         .where(User.id == bindparam("id"))
         .order_by(UserRole.role_name)
     )
-    return PointQuery.compile(statement, db.point_engine.dialect)
+    return PointQuery.compile(statement, db.dialect)
 
 
 class UserService:
@@ -179,7 +179,7 @@ class UserService:
         """One user, or NotFound: one precompiled primary-key read on the loop (see PointQuery)."""
         if self._point_read is None:
             self._point_read = _user_point_read(self.db)
-        found = self._point_read.rows(self.db, id=user_id)
+        found = await self._point_read.rows(self.db, id=user_id)
         if not found:
             raise NotFound(f"There is no user {user_id}.")
         user_id_, email, display_name, is_active, created_at, updated_at, last_login_at, _ = found[0]

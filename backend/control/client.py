@@ -13,7 +13,7 @@ from backend.auth.tokens import derive_key
 from backend.control.commands import JOB_COMMANDS, ControlContext, dispatch
 from backend.control.protocol import MAX_LINE_BYTES, ControlError, decode, encode
 from backend.datadir import DataDirLock, is_locked, make_files_owner_only
-from backend.db.engine import Database
+from backend.db.factory import open_database
 from backend.db.paging import CursorCodec
 from backend.errors import OutpostError
 from backend.jobs.queue import JobQueue
@@ -56,7 +56,7 @@ def call_backend(path: Path, command: str, args: dict[str, Any]) -> Any:
 async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> Any:
     prepared = prepare_data_dir(settings)
     paths = prepared.settings.paths
-    db = Database(paths.database, synchronous=prepared.settings.sqlite_synchronous)
+    db = open_database(prepared.settings)
     queue = JobQueue(paths.queue)
     try:
         identity = Identity.open(db, prepared.secret, paths)

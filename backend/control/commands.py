@@ -48,7 +48,7 @@ Command = Callable[[ControlContext, dict[str, Any]], Awaitable[Any]]
 
 async def status(ctx: ControlContext, args: dict[str, Any]) -> dict[str, Any]:
     """Facts about the instance."""
-    info = system_info(ctx.settings, ctx.db, ctx.schema_revision, ctx.started_at)
+    info = await system_info(ctx.settings, ctx.db, ctx.schema_revision, ctx.started_at)
     # The serving backend's URL, as it published it for clients; none when no backend runs.
     runtime = read_runtime(ctx.settings.paths) if ctx.served_by == "backend" else None
     return {

@@ -15,7 +15,7 @@ Processor = Callable[[Any], Any] | None
 
 @dataclass(frozen=True)
 class PointQuery:
-    """A bounded, indexed SELECT compiled for one dialect, run through Database.rows_now.
+    """A bounded, indexed SELECT compiled for one dialect, run through Database.rows.
 
     SQLAlchemy's statement building, compilation cache lookup and result machinery cost several times
     what SQLite spends on a primary-key read; here they are paid once. Values come out as the column
@@ -35,13 +35,13 @@ class PointQuery:
         )
         return cls(str(compiled), tuple(compiled.positiontup or ()), processors)
 
-    def raw_rows(self, db: Database, **values: Any) -> list[Any]:
+    async def raw_rows(self, db: Database, **values: Any) -> list[Any]:
         """The rows for these parameter values as the driver gives them (for a caller that applies processors)."""
-        return db.rows_now(self.sql, [values[name] for name in self.parameters])
+        return await db.rows(self.sql, [values[name] for name in self.parameters])
 
-    def rows(self, db: Database, **values: Any) -> list[tuple[Any, ...]]:
+    async def rows(self, db: Database, **values: Any) -> list[tuple[Any, ...]]:
         """The rows for these parameter values, each value processed as its column's type says."""
-        found = self.raw_rows(db, **values)
+        found = await self.raw_rows(db, **values)
         return [
             tuple(
                 value if process is None else process(value)

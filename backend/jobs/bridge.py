@@ -92,8 +92,7 @@ class LoopBridge:
         return future.result(BRIDGE_WAIT_S)
 
     def read(self, work: Callable[[Connection], T]) -> T:
-        with self.services.db.thread_reader_engine.connect() as connection, connection.begin():
-            return work(connection)
+        return self.services.db.read_here(work)
 
 
 async def _call(work: Callable[[TaskServices], Awaitable[T]], services: TaskServices) -> T:

@@ -79,8 +79,8 @@ class RecordService:
     ) -> dict[str, Any]:
         """One live record (NotFound for a tombstone), with its relations in expand filled in."""
         shape = await self.shape(collection)
-        if not expand:  # the hot path: one precompiled primary-key read, on the loop (Database.rows_now)
-            found = shape.point_read(self.db.point_engine.dialect).record(self.db, record_id)
+        if not expand:  # the hot path: one precompiled primary-key read, on the loop (Database.rows)
+            found = await shape.point_read(self.db.dialect).record(self.db, record_id)
             if found is None:
                 raise NotFound(f"No record {record_id} in {shape.definition.name}.")
             return found
@@ -190,7 +190,7 @@ class RecordService:
             raise ValidationFailed(
                 "The record is not valid: see errors.", errors=[FieldError("id", "must be a lowercase UUID")]
             )
-        return PlannedWrite(shape, record_id, self._checked(shape, body, Mode.CREATE))
+        return PlannedWrite(shape, record_id, await self._checked(shape, body, Mode.CREATE))
 
     async def plan_update(
         self,
@@ -207,18 +207,18 @@ class RecordService:
             raise ValidationFailed(
                 "The record is not valid: see errors.", errors=[FieldError("id", "differs from the record's id")]
             )
-        checked = self._checked(shape, body, Mode.REPLACE if replace else Mode.PATCH)
+        checked = await self._checked(shape, body, Mode.REPLACE if replace else Mode.PATCH)
         return PlannedWrite(shape, record_id, checked, if_match)
 
     async def plan_delete(self, collection: str, record_id: str, *, if_match: str | None = None) -> PlannedWrite:
         """A delete of a record of collection."""
         return PlannedWrite(await self.shape(collection), record_id, None, if_match)
 
-    def _checked(self, shape: RecordShape, body: Mapping[str, Any], mode: Mode) -> CheckedBody:
+    async def _checked(self, shape: RecordShape, body: Mapping[str, Any], mode: Mode) -> CheckedBody:
         checked = checked_body(shape, body, mode)
-        if checked.errors:  # refused before any trip; its relations are looked up too, so every problem is named
-            with self.db.read_now() as connection:
-                checked.valid_values(self.writer.relation_problem(connection))
+        if checked.errors:  # refused before any write; its relations are looked up too, so every problem is named
+            found = self.writer.relation_problem
+            await self.db.read_in_thread(lambda connection: checked.valid_values(found(connection)))
         return checked
 
 

@@ -59,9 +59,9 @@ class PointRead:
         )
         return cls(query, names, fused)
 
-    def record(self, db: Database, record_id: str) -> dict[str, Any] | None:
+    async def record(self, db: Database, record_id: str) -> dict[str, Any] | None:
         """The record JSON, or None when there is no live record with that id."""
-        rows = self.query.raw_rows(db, id=record_id)
+        rows = await self.query.raw_rows(db, id=record_id)
         if not rows:
             return None
         return {name: convert(raw) for name, convert, raw in zip(self.names, self.from_driver, rows[0], strict=True)}

@@ -25,14 +25,14 @@ class SystemInfo:
     started_at: datetime
 
 
-def system_info(settings: Settings, db: Database, schema_revision: str, started_at: datetime) -> SystemInfo:
-    """Gather the instance's facts (a few stat calls, no SQL)."""
+async def system_info(settings: Settings, db: Database, schema_revision: str, started_at: datetime) -> SystemInfo:
+    """Gather the instance's facts (embedded: a few stat calls; server mode: one query for the size)."""
     return SystemInfo(
         version=__version__,
-        mode="embedded",
+        mode=settings.mode,
         data_dir=str(settings.data_dir),
-        database_path=str(db.path),
-        database_bytes=db.size_bytes(),
+        database_path=db.location(),
+        database_bytes=await db.size_bytes(),
         schema_revision=schema_revision,
         pid=os.getpid(),
         started_at=started_at,

@@ -19,10 +19,10 @@ from backend.collections.catalog import CollectionCatalog
 from backend.collections.definition import FieldDef, FieldType
 from backend.collections.service import CollectionService
 from backend.datadir import DataDir
-from backend.db.engine import Database
 from backend.db.ids import new_id
 from backend.db.migrate import upgrade_database
 from backend.db.paging import CursorCodec
+from backend.db.sqlite_database import SqliteDatabase
 from backend.observability.audit import Actor, AuditTrail
 
 ACTOR = Actor("system", None, "bench")
@@ -44,7 +44,7 @@ def _fill(path: Path, table: str, rows: int) -> None:
 async def _run(rows: int, directory: Path) -> list[tuple[str, float]]:
     paths = DataDir(directory).ensure()
     upgrade_database(paths)
-    db = Database(paths.database)
+    db = SqliteDatabase(paths.database)
     cursors = CursorCodec(b"k" * 32)
     catalog = CollectionCatalog(db)
     service = CollectionService(db, catalog, AuditTrail(db, b"a" * 32, paths.audit_anchor, cursors), cursors)

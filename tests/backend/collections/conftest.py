@@ -15,10 +15,10 @@ from backend.collections.definition import CollectionDef
 from backend.collections.service import CollectionService
 from backend.collections.tables import record_table
 from backend.datadir import DataDir
-from backend.db.engine import Database
 from backend.db.ids import new_id
 from backend.db.migrate import upgrade_database
 from backend.db.paging import CursorCodec
+from backend.db.sqlite_database import SqliteDatabase
 from backend.observability.audit import Actor, AuditTrail
 
 ACTOR = Actor("user", "u1", "admin@example.org", "127.0.0.1")
@@ -39,7 +39,7 @@ def paths(tmp_path: Path) -> DataDir:
 
 @pytest.fixture
 async def service(paths: DataDir) -> AsyncIterator[CollectionService]:
-    db = Database(paths.database)
+    db = SqliteDatabase(paths.database)
     cursors = CursorCodec(b"k" * 32)
     catalog = CollectionCatalog(db)
     await catalog.load()

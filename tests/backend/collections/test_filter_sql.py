@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.collections.filter_language import And, Membership, Not, Or, parse_filter
 from backend.collections.filter_sql import FilterColumn, FilterError, compile_filter
-from backend.db.engine import Database
 from backend.db.sqlite import configure_sqlite_engine
+from backend.db.sqlite_database import SqliteDatabase
 from backend.db.types import UtcDateTime
 
 metadata = sa.MetaData()
@@ -296,7 +296,7 @@ def test_postgresql_gets_its_own_functions() -> None:
 
 def test_every_connection_of_the_async_database_has_the_unicode_lower(tmp_path: Path) -> None:
     async def lowered() -> tuple[str, str]:
-        database = Database(tmp_path / "outpost.db")
+        database = SqliteDatabase(tmp_path / "outpost.db")
         try:
             async with database.read() as session:
                 read = (await session.execute(sa.text("SELECT outpost_lower('ÉTÉ Straße')"))).scalar_one()

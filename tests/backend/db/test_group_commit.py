@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from backend.db.engine import Database
 from backend.db.group_commit import after_commit, touch
 from backend.db.overload import WriterBusy
+from backend.db.sqlite_database import SqliteDatabase
 
 pytestmark = pytest.mark.anyio
 
@@ -45,7 +46,7 @@ async def database_waiting(tmp_path: Path, writer_wait_s: float) -> AsyncIterato
             "CREATE TABLE children (id INTEGER PRIMARY KEY,"
             " parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED);"
         )
-    database = Database(path, synchronous="NORMAL", writer_wait_s=writer_wait_s)  # fsync is not under test here
+    database = SqliteDatabase(path, synchronous="NORMAL", writer_wait_s=writer_wait_s)  # fsync is not under test here
     try:
         yield database
     finally:

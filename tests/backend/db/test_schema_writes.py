@@ -12,6 +12,7 @@ from backend.db.engine import Database
 from backend.db.migrate import upgrade_database
 from backend.db.schema_writes import schema_write
 from backend.db.sqlite import ForeignKeyViolation
+from backend.db.sqlite_database import SqliteDatabase
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +30,7 @@ async def _user_roles(db: Database) -> int:
 async def test_foreign_keys_are_off_inside_and_on_after(tmp_path: Path) -> None:
     paths = DataDir(tmp_path).ensure()
     upgrade_database(paths)
-    db = Database(paths.database)
+    db = SqliteDatabase(paths.database)
     try:
         async with schema_write(db) as session:
             assert (await session.execute(text("PRAGMA foreign_keys"))).scalar_one() == 0
@@ -42,7 +43,7 @@ async def test_foreign_keys_are_off_inside_and_on_after(tmp_path: Path) -> None:
 async def test_a_dangling_reference_is_caught_before_commit_and_rolled_back(tmp_path: Path) -> None:
     paths = DataDir(tmp_path).ensure()
     upgrade_database(paths)
-    db = Database(paths.database)
+    db = SqliteDatabase(paths.database)
     try:
         with pytest.raises(ForeignKeyViolation):
             async with schema_write(db) as session:

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from backend.db.engine import WRITER_CACHE_KIB, Database
 from backend.db.sqlite import ForeignKeyViolation, configure_sqlite_engine
+from backend.db.sqlite_database import WRITER_CACHE_KIB, SqliteDatabase
 
 
 def test_ddl_rolls_back_with_the_transaction(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_foreign_key_check_blocks_commit_when_enforcement_is_off(tmp_path: Path)
 
 def test_database_pragmas_and_read_only_readers(tmp_path: Path) -> None:
     async def scenario() -> tuple[str, int, int, str]:
-        db = Database(tmp_path / "x.db", synchronous="NORMAL")
+        db = SqliteDatabase(tmp_path / "x.db", synchronous="NORMAL")
         try:
             async with db.write() as session:
                 await session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
@@ -70,7 +70,7 @@ def test_database_pragmas_and_read_only_readers(tmp_path: Path) -> None:
 
 def test_the_writer_has_a_larger_page_cache_than_the_readers(tmp_path: Path) -> None:
     async def scenario() -> tuple[int, int]:
-        db = Database(tmp_path / "x.db")
+        db = SqliteDatabase(tmp_path / "x.db")
         try:
             async with db.write() as session:
                 writer = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
@@ -87,7 +87,7 @@ def test_the_writer_has_a_larger_page_cache_than_the_readers(tmp_path: Path) -> 
 
 def test_writes_are_serialised_through_one_connection(tmp_path: Path) -> None:
     async def scenario() -> int:
-        db = Database(tmp_path / "x.db")
+        db = SqliteDatabase(tmp_path / "x.db")
         try:
             async with db.write() as session:
                 await session.execute(text("CREATE TABLE t (n INTEGER)"))
@@ -110,7 +110,7 @@ def test_read_in_thread_reads_committed_rows_read_only_with_the_callers_context(
     request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
 
     async def scenario() -> tuple[list[int], str, str]:
-        db = Database(tmp_path / "x.db")
+        db = SqliteDatabase(tmp_path / "x.db")
         try:
             async with db.write() as session:
                 await session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))

@@ -13,6 +13,7 @@ from backend.datadir import DataDir
 from backend.db.engine import Database
 from backend.db.migrate import upgrade_database
 from backend.db.paging import CursorCodec
+from backend.db.sqlite_database import SqliteDatabase
 from backend.jobs.kinds import JobKind
 from backend.jobs.models import FINISHED
 from backend.jobs.queue import JobQueue
@@ -50,7 +51,7 @@ async def running_jobs(root: Path, kinds: Mapping[str, JobKind], *, start: bool 
     """The jobs stack on root with those kinds; its consumer running unless start is False."""
     paths = DataDir(root).ensure()
     upgrade_database(paths, synchronous="NORMAL")
-    db = Database(paths.database, synchronous="NORMAL")
+    db = SqliteDatabase(paths.database, synchronous="NORMAL")
     cursors = CursorCodec(b"k" * 32)
     audit = AuditTrail(db, b"a" * 32, paths.audit_anchor, cursors)
     data = await DataPlane.open(db, audit, cursors)

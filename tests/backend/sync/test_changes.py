@@ -20,6 +20,7 @@ from sqlalchemy import event, text
 from backend.datadir import DataDir
 from backend.db.engine import Database
 from backend.db.migrate import upgrade_database
+from backend.db.sqlite_database import SqliteDatabase
 from backend.sync.changes import Change, ChangeLog, InvalidChange
 
 T = TypeVar("T")
@@ -40,7 +41,7 @@ def with_log(path: Path, scenario: Callable[[Database, ChangeLog], Awaitable[T]]
     """Run scenario against a Database and an opened ChangeLog on path."""
 
     async def run() -> T:
-        db = Database(path, synchronous="NORMAL")  # durability is not under test here: no fsync per commit
+        db = SqliteDatabase(path, synchronous="NORMAL")  # durability is not under test here: no fsync per commit
         try:
             log = await ChangeLog.open(db, wall=wall) if wall else await ChangeLog.open(db)
             return await scenario(db, log)

@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy import text
 
 from backend.db.engine import Database
+from backend.db.sqlite_database import SqliteDatabase
 from backend.sync.changes import Change, ChangeLog
 from backend.sync.clock import Hlc
 from backend.sync.state import NodeIdentity, load_node_identity, raise_high_water, read_high_water
@@ -26,7 +27,7 @@ def run(path: Path, scenario: Callable[[Database], Awaitable[T]]) -> T:
     """Run scenario against a fresh Database on path (a process start, as far as the clock knows)."""
 
     async def go() -> T:
-        db = Database(path, synchronous="NORMAL")
+        db = SqliteDatabase(path, synchronous="NORMAL")
         try:
             return await scenario(db)
         finally:
