@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.auth.models import SignInCounter
+from backend.db.upserts import insert_on_conflict
 
 ACCOUNT_FREE = 5
 # Clients without a device token are who an online guesser is, so an account holds them back as long as a
@@ -120,10 +120,9 @@ class LoginThrottle:
         ]
         if waits:
             return max(waits, key=lambda backoff: backoff.retry_after_s)
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         for item in counted:
             upsert = (
-                insert(SignInCounter)
+                insert_on_conflict(SignInCounter, session.get_bind().dialect)
                 .values(key=item.key, attempts=1, blocked_until=0.0, expires_at=now + FORGET_AFTER_S)
                 .on_conflict_do_update(
                     index_elements=[SignInCounter.key],

@@ -40,7 +40,6 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import Row, bindparam, case, func, literal, null, select, text, update
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -50,7 +49,9 @@ from backend.db.engine import Database
 from backend.db.group_commit import touch
 from backend.db.ids import new_id
 from backend.db.prepared import run_prepared
+from backend.db.sequences import highest_handed_out
 from backend.db.types import utc_now
+from backend.db.upserts import insert_on_conflict
 from backend.sync.clock import DEFAULT_MAX_SKEW_MS, Hlc, HybridClock, system_wall_ms
 from backend.sync.models import ChangeRow
 from backend.sync.state import load_node_identity, raise_high_water, read_high_water
@@ -141,15 +142,17 @@ def _json(value: Any) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _append_statement(op: str, field_count: int) -> ReturningInsert[Any]:
+def _append_statement(op: str, field_count: int, dialect: str) -> ReturningInsert[Any]:
     """The one upsert an append runs, returning the change it left; values arrive as parameters."""
-    return _upsert(op, field_count).returning(*_RETURNED)
+    return _upsert(op, field_count, dialect).returning(*_RETURNED)
 
 
 @functools.lru_cache(maxsize=512)
-def _upsert(op: str, field_count: int) -> Insert:
+def _upsert(op: str, field_count: int, dialect: str) -> Insert:
     """The upsert of one change, built once per (op, number of fields); values arrive as parameters."""
-    statement = insert(_changes).values({name: bindparam(name, type_=_changes.c[name].type) for name in _INSERTED})
+    statement = insert_on_conflict(_changes, dialect).values(
+        {name: bindparam(name, type_=_changes.c[name].type) for name in _INSERTED}
+    )
     excluded = statement.excluded
     # A NULL op fails the NOT NULL constraint: the one statement refuses what cannot coalesce.
     if op == "insert":
@@ -217,7 +220,9 @@ class ChangeLog:
         params = self._params(**change)
         touch(session, params["collection"])  # cached answers about the collection go stale when this commits
         with _refusing_invalid(params):
-            row = session.execute(_append_statement(params["op"], params["field_count"]), params).one()
+            row = session.execute(
+                _append_statement(params["op"], params["field_count"], session.get_bind().dialect.name), params
+            ).one()
         return Change.from_row(row)
 
     def append_all_in(self, session: Session, changes: Iterable[Mapping[str, Any]]) -> None:
@@ -235,7 +240,9 @@ class ChangeLog:
                 runs.append([params])
         for run in runs:
             with _refusing_invalid(run[0]):
-                run_prepared(session, _upsert(run[0]["op"], run[0]["field_count"]), run)
+                run_prepared(
+                    session, _upsert(run[0]["op"], run[0]["field_count"], session.get_bind().dialect.name), run
+                )
 
     def _params(
         self,
@@ -304,5 +311,4 @@ class ChangeLog:
 
     async def highest_seq(self, session: AsyncSession) -> int:
         """The highest seq this node ever handed out (0 if none), pruned or not."""
-        query = text("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
-        return int((await session.execute(query)).scalar() or 0)
+        return await session.run_sync(highest_handed_out, _changes.c.seq)

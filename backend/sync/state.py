@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.engine import Database
 from backend.db.types import utc_now
+from backend.db.upserts import insert_on_conflict
 from backend.sync.clock import Hlc, new_node_id
 from backend.sync.models import SyncState
 
@@ -31,7 +31,9 @@ async def read_state(session: AsyncSession, key: str) -> str | None:
 
 async def write_state(session: AsyncSession, key: str, value: str) -> None:
     """Keep value under key, replacing what was there, inside the caller's transaction."""
-    statement = insert(SyncState).values(key=key, value=value, updated_at=utc_now())
+    statement = insert_on_conflict(SyncState, session.get_bind().dialect).values(
+        key=key, value=value, updated_at=utc_now()
+    )
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[SyncState.key], set_={"value": statement.excluded.value, "updated_at": utc_now()}
@@ -47,7 +49,7 @@ async def load_node_identity(db: Database) -> NodeIdentity:
         async with db.write() as session:
             # DO NOTHING: two first starts racing keep whichever id landed first.
             await session.execute(
-                insert(SyncState)
+                insert_on_conflict(SyncState, session.get_bind().dialect)
                 .values(key=NODE_ID, value=new_node_id(), updated_at=utc_now())
                 .on_conflict_do_nothing(index_elements=[SyncState.key])
             )
@@ -65,7 +67,9 @@ async def read_high_water(session: AsyncSession) -> Hlc | None:
 
 async def raise_high_water(session: AsyncSession, reading: Hlc) -> None:
     """Raise the persisted high-water mark to reading (never lowers it), inside the caller's transaction."""
-    statement = insert(SyncState).values(key=HLC_HIGH_WATER, value=str(reading), updated_at=utc_now())
+    statement = insert_on_conflict(SyncState, session.get_bind().dialect).values(
+        key=HLC_HIGH_WATER, value=str(reading), updated_at=utc_now()
+    )
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[SyncState.key],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.sqlite import insert
 
 from backend.auth.permissions import WILDCARD, allows
 from backend.db.engine import Database
+from backend.db.factory import read_at_start
+from backend.db.upserts import insert_on_conflict
 from backend.errors import FieldError, Forbidden, ValidationFailed
 from backend.observability.audit import Actor, AuditEntry, AuditTrail
 from backend.settings import ADMIN_ONLY, SAVABLE, SPECS, SPECS_BY_NAME, SettingError, Settings
@@ -88,18 +88,13 @@ def decode_saved(rows: Iterable[tuple[str, Any]]) -> SavedValues:
     return SavedValues(values, problems)
 
 
-def read_saved_settings(database: Path) -> SavedValues:
-    """Saved settings read at start-up, before the async engine exists."""
-    if not database.exists():
-        return SavedValues()
-    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    try:
-        rows = connection.execute("SELECT key, value FROM saved_settings").fetchall()
-    except sqlite3.OperationalError:
-        return SavedValues()
-    finally:
-        connection.close()
-    return decode_saved(rows)
+def read_saved_settings(settings: Settings) -> SavedValues:
+    """Saved settings read at start-up (once migrated), before the async engine exists."""
+    rows = read_at_start(
+        settings,
+        lambda connection: [tuple(row) for row in connection.execute(select(SavedSetting.key, SavedSetting.value))],
+    )
+    return decode_saved(rows or [])
 
 
 def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -198,7 +193,9 @@ class SavedSettingsService:
                 if value is None:
                     await session.execute(delete(SavedSetting).where(SavedSetting.key == name))
                 else:
-                    statement = insert(SavedSetting).values(key=name, value=encode_saved(value), updated_at=now)
+                    statement = insert_on_conflict(SavedSetting, self.db.dialect).values(
+                        key=name, value=encode_saved(value), updated_at=now
+                    )
                     await session.execute(
                         statement.on_conflict_do_update(
                             index_elements=[SavedSetting.key],

@@ -52,7 +52,7 @@ def test_a_settings_writer_is_refused_what_weakens_security_and_the_refusal_is_a
     assert refused.status_code == 403, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert name in refused.json()["detail"]
-    assert read_saved_settings(settings.paths.database).values == {}, "nothing of a refused change is saved"
+    assert read_saved_settings(settings).values == {}, "nothing of a refused change is saved"
     [denial] = settings_audit(client)
     assert (denial["outcome"], denial["actor_label"]) == ("denied", CLERK["email"])
     assert name in str(denial["details"])
@@ -63,7 +63,7 @@ def test_a_settings_writer_may_change_the_others_and_it_is_audited(
 ) -> None:
     saved = client.patch("/api/v1/settings", json={"sqlite_synchronous": "NORMAL"}, headers=clerk)
     assert saved.status_code == 200, saved.text
-    assert read_saved_settings(settings.paths.database).values == {"sqlite_synchronous": "NORMAL"}
+    assert read_saved_settings(settings).values == {"sqlite_synchronous": "NORMAL"}
     [entry] = settings_audit(client)
     assert (entry["outcome"], entry["actor_label"]) == ("success", CLERK["email"])
     assert entry["details"] == {"sqlite_synchronous": [None, "NORMAL"]}

@@ -29,7 +29,7 @@ def test_save_marks_restart_and_persists(client: TestClient[Litestar], settings:
     assert items["sqlite_synchronous"]["value"] == "FULL"  # running value unchanged until restart
     assert items["sqlite_synchronous"]["saved"] == "NORMAL"
     assert items["sqlite_synchronous"]["restart_required"] is True
-    assert read_saved_settings(settings.paths.database).values == {
+    assert read_saved_settings(settings).values == {
         "sqlite_synchronous": "NORMAL",
         "cors_origins": ["https://a.b"],
     }
@@ -39,14 +39,14 @@ def test_null_forgets_a_saved_value(client: TestClient[Litestar], settings: Sett
     client.patch("/api/v1/settings", json={"log_level": "DEBUG"})
     response = client.patch("/api/v1/settings", json={"log_level": None})
     assert by_name(response.json()["items"])["log_level"]["restart_required"] is False
-    assert read_saved_settings(settings.paths.database).values == {}
+    assert read_saved_settings(settings).values == {}
 
 
 def test_one_bad_value_saves_nothing(client: TestClient[Litestar], settings: Settings) -> None:
     response = client.patch("/api/v1/settings", json={"log_level": "DEBUG", "allowed_hosts": ["bad/host"]})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "allowed_hosts"
-    assert read_saved_settings(settings.paths.database).values == {}
+    assert read_saved_settings(settings).values == {}
 
 
 def test_a_list_longer_than_its_bound_is_refused_by_name(client: TestClient[Litestar], settings: Settings) -> None:
@@ -54,7 +54,7 @@ def test_a_list_longer_than_its_bound_is_refused_by_name(client: TestClient[Lite
     response = client.patch("/api/v1/settings", json={"allowed_hosts": hosts})
     assert response.status_code in (400, 422), response.text
     assert "allowed_hosts" in response.text
-    assert read_saved_settings(settings.paths.database).values == {}
+    assert read_saved_settings(settings).values == {}
     assert client.patch("/api/v1/settings", json={"allowed_hosts": hosts[:MAX_LIST_ITEMS]}).status_code == 200
 
 
