@@ -1,0 +1,55 @@
+"""A fresh PostgreSQL database per test, on the server OUTPOST_TEST_POSTGRES_URL names (the machine's by default).
+
+Where no server answers, PostgreSQL tests skip saying why, except under CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+import pytest
+
+from backend.db.own_loop import run_in_own_loop
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def admin_url() -> str:
+    """The maintenance database tests create theirs from."""
+    return os.environ.get("OUTPOST_TEST_POSTGRES_URL") or DEFAULT_ADMIN_URL
+
+
+async def _admin(statement: str) -> None:
+    connection = await asyncpg.connect(admin_url(), timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def require_postgres() -> None:
+    """Skip (fail under CI=true) unless the test PostgreSQL server answers."""
+    try:
+        run_in_own_loop(_admin("SELECT 1"))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        reason = f"no PostgreSQL at {admin_url().split('@')[-1]} ({type(exc).__name__}: {exc})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; .ci/run installs and starts one")
+        pytest.skip(f"{reason}; set OUTPOST_TEST_POSTGRES_URL to a server tests may create databases on")
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """The postgresql+asyncpg URL of a new, empty database, dropped afterwards."""
+    require_postgres()
+    name = f"outpost_test_{secrets.token_hex(6)}"
+    run_in_own_loop(_admin(f'CREATE DATABASE "{name}"'))
+    base, _, _ = admin_url().rpartition("/")
+    try:
+        yield f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+    finally:
+        run_in_own_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
