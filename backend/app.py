@@ -154,7 +154,9 @@ def create_app(settings: Settings) -> Litestar:
         app.state.catalog, app.state.collections = data.catalog, data.collections
         app.state.records, app.state.batch = data.records, data.batch
         app.state.demo = DemoRun()
-        retention = Retention(settings.backup_interval_hours, settings.backup_keep, settings.jobs_keep_days)
+        # Scheduled backups copy the SQLite file; a server's PostgreSQL is backed up with pg_dump (not a job yet).
+        backup_hours = settings.backup_interval_hours if settings.mode == "embedded" else 0
+        retention = Retention(backup_hours, settings.backup_keep, settings.jobs_keep_days)
         app.state.jobs, app.state.job_runner = open_jobs(
             asyncio.get_running_loop(),
             db,

@@ -9,8 +9,9 @@ from typing import Any
 import click
 
 from backend import __version__
-from backend.cli_support import _fail, _identity_args, _run, _settings, data_dir_option
+from backend.cli_support import _fail, _identity_args, _run, _settings, data_dir_option, database_url_option
 from backend.cli_transfer import backup, export_records, import_records
+from backend.db.urls import shown_database_url
 from backend.settings import SAVABLE, Settings
 
 
@@ -53,6 +54,7 @@ def gui(data_dir: str | None, quit_when_shown: bool) -> None:
     help="Comma-separated reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client.",
 )
 @click.option("--secret-file", type=click.Path(dir_okay=False), default=None, help="File with the signing secret.")
+@database_url_option
 @click.option("--sqlite-synchronous", type=click.Choice(["FULL", "NORMAL"], case_sensitive=False), default=None)
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option(
@@ -74,17 +76,19 @@ def serve(free_port_if_taken: bool, **flags: Any) -> None:
 
 @cli.command()
 @data_dir_option
-def migrate(data_dir: str | None) -> None:
+@database_url_option
+def migrate(data_dir: str | None, database_url: str | None) -> None:
     """Bring the database to this version's schema (backing it up first)."""
     from backend.datadir import DataDirBusy, DataDirLock, make_files_owner_only
-    from backend.db.migrate import MigrationError, upgrade_database
+    from backend.db.factory import migrate as migrate_database
+    from backend.db.migrate import MigrationError
 
-    settings = _settings(data_dir=data_dir)
+    settings = _settings(data_dir=data_dir, database_url=database_url)
     make_files_owner_only()
     paths = settings.paths.ensure()
     try:
         with DataDirLock(paths):
-            result = upgrade_database(paths, synchronous=settings.sqlite_synchronous)
+            result = migrate_database(settings)
     except DataDirBusy as exc:
         _fail(f"{exc}; it migrated the database when it started. Stop it to migrate by hand.")
     except MigrationError as exc:
@@ -92,7 +96,8 @@ def migrate(data_dir: str | None) -> None:
     if not result.changed:
         click.echo(f"Database already at revision {result.to_revision}.")
         return
-    click.echo(f"Migrated {paths.database} from {result.from_revision or 'empty'} to {result.to_revision}.")
+    where = (settings.database_url and shown_database_url(settings.database_url)) or paths.database
+    click.echo(f"Migrated {where} from {result.from_revision or 'empty'} to {result.to_revision}.")
     if result.backup:
         click.echo(f"Backup of the previous database: {result.backup}")
 
@@ -115,6 +120,9 @@ MODE_WORDS = {
 }
 
 
+ENGINE_WORDS = {"embedded": "SQLite in", "server": "PostgreSQL at"}
+
+
 def _print_status(info: dict[str, Any]) -> None:
     """status in plain words (--json keeps the raw keys)."""
     mode = MODE_WORDS.get(info["mode"], f"{info['mode']} mode")
@@ -130,7 +138,7 @@ def _print_status(info: dict[str, Any]) -> None:
     rows = [
         ("version", f"Outpost {info['version']}"),
         ("data dir", info["data_dir"]),
-        ("database", f"SQLite in {info['database_path']} ({mode})"),
+        ("database", f"{ENGINE_WORDS.get(info['mode'], 'SQLite in')} {info['database_path']} ({mode})"),
         ("database size", f"{size_kib:,.0f} KiB, schema revision {info['schema_revision']}"),
         ("backend", backend_line),
         ("url", url),

@@ -24,6 +24,16 @@ def data_dir_option(func: F) -> F:
     )(func)
 
 
+def database_url_option(func: F) -> F:
+    """--database-url: server mode's PostgreSQL."""
+    return click.option(
+        "--database-url",
+        default=None,
+        help="Server mode: the PostgreSQL database (postgresql://USER:PASSWORD@HOST/DATABASE). Prefer env "
+        "OUTPOST_DATABASE_URL: a command line, password included, is visible to every user of the machine.",
+    )(func)
+
+
 def _settings(**flags: Any) -> Settings:
     try:
         return load_settings(flags, os.environ)

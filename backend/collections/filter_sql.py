@@ -263,6 +263,13 @@ def _lower_text(element: LowerText, compiler: SQLCompiler, **kw: Any) -> str:
     return f"lower({compiler.process(element.clauses, **kw)})"
 
 
+@compiles(LowerText, "postgresql")
+def _lower_text_postgresql(element: LowerText, compiler: SQLCompiler, **kw: Any) -> str:
+    # Text columns compare by code point (COLLATE "C"), and under "C" lower() folds ASCII only: the fold takes
+    # the database's own collation, which knows all of Unicode.
+    return f'lower(({compiler.process(element.clauses, **kw)}) COLLATE "default")'
+
+
 @compiles(LowerText, "sqlite")
 def _lower_text_sqlite(element: LowerText, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{UNICODE_LOWER}({compiler.process(element.clauses, **kw)})"

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from backend.datadir import write_private_file
 from backend.db.engine import Database
 from backend.db.group_commit import after_commit
+from backend.db.locks import take_turn
 from backend.db.paging import CursorCodec, SortKey, keyset_page
 from backend.db.types import utc_now
 from backend.observability.audit_models import AuditEvent
@@ -104,8 +105,9 @@ class AuditTrail:
 
     def append_in(self, session: Session, entry: AuditEntry) -> AuditEvent:
         """append, for a synchronous session (Database.write_in_thread)."""
-        # The head is read here, inside the write transaction that holds the one writer, never from a value
-        # read or cached before it: two appends waiting for the writer would otherwise take the same position.
+        # The head is read here, inside the write transaction that holds the one writer (or the chain's turn),
+        # never from a value read or cached before it: two appends would otherwise take the same position.
+        take_turn(session, "audit")
         query = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         last = session.execute(query).first()
         position, previous_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)

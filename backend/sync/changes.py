@@ -48,6 +48,7 @@ from sqlalchemy.sql.dml import Insert, ReturningInsert
 from backend.db.engine import Database
 from backend.db.group_commit import touch
 from backend.db.ids import new_id
+from backend.db.json_text import JsonTextSet
 from backend.db.prepared import run_prepared
 from backend.db.sequences import highest_handed_out
 from backend.db.types import utc_now
@@ -166,9 +167,8 @@ def _upsert(op: str, field_count: int, dialect: str) -> Insert:
     elif field_count == 0:
         coalesced_fields = _changes.c.fields
     else:
-        # json_set keeps a field set to null (json_patch would drop it); json() makes each value JSON, not text.
-        pairs = ((bindparam(f"path_{n}"), func.json(bindparam(f"value_{n}"))) for n in range(field_count))
-        coalesced_fields = func.json_set(_changes.c.fields, *chain.from_iterable(pairs))
+        pairs = ((bindparam(f"key_{n}"), bindparam(f"value_{n}")) for n in range(field_count))
+        coalesced_fields = JsonTextSet(_changes.c.fields, *chain.from_iterable(pairs))
     return statement.on_conflict_do_update(
         index_elements=[_changes.c.collection_id, _changes.c.record_id],
         index_where=text("NOT pushed"),
@@ -285,7 +285,7 @@ class ChangeLog:
         }
         if coalesced:
             for n, (field_id, value) in enumerate(fields.items()):
-                params[f"path_{n}"] = f'$."{field_id}"'
+                params[f"key_{n}"] = field_id
                 params[f"value_{n}"] = _json(value)
         return params
 
