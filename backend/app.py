@@ -57,6 +57,7 @@ from backend.records.demo_run import DemoRun
 from backend.records.routes import RecordController, batch_records
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
+from backend.shared_store import open_shared_store
 from backend.system.backup_routes import BackupController
 from backend.system.cache_routes import CacheController
 from backend.system.info import SystemInfo, system_info
@@ -137,7 +138,9 @@ def create_app(settings: Settings) -> Litestar:
     """The HTTP application for these settings; the database must already be migrated."""
     secret = load_or_create_secret(settings.paths, settings.secret_file, settings.secret_key)
     auth = jwt_auth(derive_key(secret, "jwt").hex())
-    rate_limit = rate_limit_config(settings.rate_limit_per_minute)
+    # Server mode's shared store: the cache, the rate-limit windows and news of changes, shared by every instance.
+    shared = open_shared_store(settings, derive_key(secret, "redis-namespace")[:6].hex())
+    rate_limit = rate_limit_config(settings.rate_limit_per_minute, shared.window_counter() if shared else None)
     state = State({"settings": settings})  # the app's own: its lifespan fills it in
 
     @asynccontextmanager
@@ -145,11 +148,16 @@ def create_app(settings: Settings) -> Litestar:
         db = open_database(settings)
         app.state.db = db
         app.state.queue = JobQueue(settings.paths.queue)
-        app.state.cache = DiskCache(settings.paths.cache)
-        app.state.identity = Identity.open(db, secret, settings.paths)
+        app.state.cache = shared.cache(derive_key(secret, "cache")) if shared else DiskCache(settings.paths.cache)
+        app.state.identity = Identity.open(db, secret, settings.paths, setup_over_http=settings.mode == "embedded")
         await app.state.identity.directory.load_revocations()
         cursors = CursorCodec(derive_key(secret, "cursor"))
         data = await DataPlane.open(db, app.state.identity.audit, cursors, app.state.cache)
+        watches = []
+        if shared:
+            directory, catalog = app.state.identity.directory, data.catalog
+            for kind, held in (("access", directory), ("collections", catalog)):
+                watches.append(asyncio.create_task(shared.share_changes(kind, held)))
         app.state.data = data
         app.state.catalog, app.state.collections = data.catalog, data.collections
         app.state.records, app.state.batch = data.records, data.batch
@@ -175,13 +183,15 @@ def create_app(settings: Settings) -> Litestar:
         app.state.readiness = ReadinessService(db, app.state.schema_head, app.state.queue, app.state.cache)
         runner: JobRunner = app.state.job_runner
         await settle_restore(settings.paths, app.state.identity.audit, app.state.jobs, app.state.queue)
-        await runner.recover_at_start()
+        await runner.recover_at_start(sole_worker=settings.mode == "embedded")
         app.state.queue.start_consumer(periodic=True)  # the serving backend schedules the periodic jobs
         leases = asyncio.create_task(runner.keep_leases())
         try:
             yield
         finally:
             leases.cancel()
+            for watch in watches:
+                watch.cancel()
             # Workers stop at their job's next checkpoint; the loop goes on serving their last hand-overs meanwhile.
             runner.stopping.set()
             await asyncio.to_thread(app.state.queue.stop_consumer)
@@ -190,6 +200,8 @@ def create_app(settings: Settings) -> Litestar:
             app.state.cache.close()
             app.state.queue.close()
             await db.close()
+            if shared:
+                await shared.close()
 
     app = OutpostApp(
         edge_settings=settings,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from time import time
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from litestar import Request, Response
 from litestar.exceptions import TooManyRequestsException
@@ -18,6 +18,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.auth.permissions import Principal
 from backend.errors import problem_response
+
+if TYPE_CHECKING:
+    from backend.redis_connection import RedisConnection
 
 # Probes and the API's own description stay reachable whatever a client has spent.
 UNLIMITED_PATHS = ["^/health", "^/ready", "^/schema"]
@@ -56,6 +59,24 @@ class MemoryWindowCounter:
             window = self._windows[key] = Window(0, now + window_s)
         window.count += 1
         return Window(window.count, window.reset)
+
+
+class RedisWindowCounter:
+    """Windows in Redis (server mode): every instance of a deployment counts into the same window, once."""
+
+    def __init__(self, redis: RedisConnection) -> None:
+        self.redis = redis
+
+    async def hit(self, key: str, window_s: int) -> Window:
+        """Count one request for key in the window now falls in (windows start at multiples of window_s)."""
+        now = int(time())
+        start = now - now % window_s
+        name = self.redis.key("rate", key, str(start))
+        pipe = self.redis.client.pipeline(transaction=True)  # INCR and EXPIRE together: no counter lives forever
+        pipe.incr(name)
+        pipe.expire(name, window_s + 1)
+        count, _ = await pipe.execute()
+        return Window(int(count), start + window_s)
 
 
 @dataclass
@@ -123,9 +144,10 @@ def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
     return f"address:{get_remote_address(request)}"
 
 
-def rate_limit_config(per_minute: int) -> RateLimitConfig:
-    """per_minute requests a minute for each principal, counted in this process."""
+def rate_limit_config(per_minute: int, counter: WindowCounter | None = None) -> RateLimitConfig:
+    """per_minute requests a minute for each principal, counted by counter (default: in this process)."""
     return CountingRateLimitConfig(
+        counter=counter or MemoryWindowCounter(),
         rate_limit=("minute", per_minute),
         identifier_for_request=rate_limit_identity,
         exclude=UNLIMITED_PATHS,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import platformdirs
 
 from backend.datadir import DataDir
-from backend.db.urls import parse_database_url, shown_database_url
+from backend.db.urls import parse_database_url, parse_redis_url, shown_url
 
 Source = Literal["flag", "env", "saved", "default"]
 
@@ -230,6 +230,13 @@ SPECS: tuple[SettingSpec, ...] = (
         "Server mode: the PostgreSQL database (postgresql://USER:PASSWORD@HOST/DATABASE); "
         "none keeps SQLite in the data directory.",
     ),
+    SettingSpec(
+        "redis_url",
+        lambda v: parse_redis_url(v) if v else None,
+        None,
+        "Server mode: the Redis that instances share their cache, rate-limit counts and sign-outs through "
+        "(redis://[:PASSWORD@]HOST:PORT/DB, rediss:// for TLS).",
+    ),
 )
 
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
@@ -264,6 +271,7 @@ class Settings:
     writer_wait_s: float = 30.0
     secret_file: Path | None = None
     database_url: str | None = field(default=None, repr=False)  # may hold a password
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
     secret_key: str | None = field(default=None, repr=False)
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False)
 
@@ -295,8 +303,8 @@ class Settings:
             value = getattr(self, spec.name)
             if isinstance(value, Path):
                 value = str(value)
-            elif spec.name == "database_url" and value:
-                value = shown_database_url(value)
+            elif spec.name in ("database_url", "redis_url") and value:
+                value = shown_url(value)
             elif isinstance(value, tuple):
                 value = list(value)
             view[spec.name] = {

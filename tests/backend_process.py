@@ -21,9 +21,15 @@ SOURCE_PROGRAM = (sys.executable, "-m", "backend")
 class BackendProcess:
     """`outpost serve --port 0` on a data dir (from source unless program says), its stdout events queued."""
 
-    def __init__(self, data_dir: Path, *extra_args: str, program: tuple[str, ...] = SOURCE_PROGRAM) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *extra_args: str,
+        program: tuple[str, ...] = SOURCE_PROGRAM,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [*program, "serve", "--port", "0", "--data-dir", str(data_dir), *extra_args],
             stdout=subprocess.PIPE,
@@ -82,10 +88,13 @@ class BackendProcess:
             self.process.wait(timeout=10)
 
 
-def run_outpost(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the CLI from source to completion; stdin is its standard input (closed when None)."""
+def run_outpost(
+    *args: str, stdin: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI from source to completion; stdin is its standard input (closed when None); env adds to ours."""
     return subprocess.run(
         [*SOURCE_PROGRAM, *args],
+        env={**os.environ, **env} if env else None,
         input=stdin,
         stdin=None if stdin is not None else subprocess.DEVNULL,
         capture_output=True,

@@ -1,4 +1,4 @@
-"""A fresh PostgreSQL database per test, on the server OUTPOST_TEST_POSTGRES_URL names (the machine's by default).
+"""Server mode's services for tests: a fresh PostgreSQL database per test, and the machine's Redis.
 
 Where no server answers, PostgreSQL tests skip saying why, except under CI=true, where that is a failure.
 """
@@ -53,3 +53,25 @@ def fresh_postgres_database() -> Iterator[str]:
         yield f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
     finally:
         run_in_own_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url() -> str:
+    """The Redis tests share (every deployment keeps its own keys: see backend/redis_connection.py)."""
+    return os.environ.get("OUTPOST_TEST_REDIS_URL") or REDIS_URL
+
+
+def require_redis() -> str:
+    """The test Redis URL; skip (fail under CI=true) unless it answers."""
+    import redis
+
+    try:
+        redis.Redis.from_url(redis_url(), socket_connect_timeout=2).ping()
+    except (redis.RedisError, OSError) as exc:
+        reason = f"no Redis at {redis_url()} ({type(exc).__name__})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; .ci/run installs and starts one")
+        pytest.skip(f"{reason}; set OUTPOST_TEST_REDIS_URL")
+    return redis_url()

@@ -48,15 +48,26 @@ class SetupToken:
 class FirstAdminSetup:
     """Creates the first administrator: only from this machine, only with the setup token, only once."""
 
-    def __init__(self, users: UserService, audit: AuditTrail, token: SetupToken, unknown: UnknownIdentifiers) -> None:
+    def __init__(
+        self,
+        users: UserService,
+        audit: AuditTrail,
+        token: SetupToken,
+        unknown: UnknownIdentifiers,
+        *,
+        over_http: bool = True,
+    ) -> None:
         self.users = users
         self.audit = audit
         self.token = token
         self.unknown = unknown
+        # Server mode: behind a proxy every caller may look local, and N instances share one database; the
+        # first administrator is made with the CLI on the database (`outpost user create --role admin`).
+        self.over_http = over_http
 
     async def prepare(self) -> Path | None:
         """At start: issue the setup token while no user exists (its file), or make sure none is left."""
-        if await self.users.count() == 0:
+        if self.over_http and await self.users.count() == 0:
             return self.token.issue()
         self.token.withdraw()
         return None
@@ -71,6 +82,12 @@ class FirstAdminSetup:
         self, *, client: str, setup_token: str | None, email: str, display_name: str, password: str
     ) -> UserView:
         """The first user, with the admin role; the setup token is deleted with its creation."""
+        if not self.over_http:
+            reason = (
+                "in server mode the first administrator is made with the command line, on the server's database: "
+                "outpost user create --role admin --email EMAIL (with OUTPOST_DATABASE_URL set)"
+            )
+            raise await self._refuse(email, client, reason)
         if not is_loopback(client):
             reason = "the first administrator can only be created from the machine the backend runs on"
             raise await self._refuse(email, client, reason)

@@ -35,8 +35,8 @@ class Identity:
     setup: FirstAdminSetup
 
     @classmethod
-    def open(cls, db: Database, secret: bytes, paths: DataDir) -> Identity:
-        """The services over db, keyed by the instance secret."""
+    def open(cls, db: Database, secret: bytes, paths: DataDir, *, setup_over_http: bool = True) -> Identity:
+        """The services over db, keyed by the instance secret (setup_over_http: embedded mode's /setup)."""
         hasher = PasswordHasher()
         tokens = AccessTokens(secret)
         cursors = CursorCodec(derive_key(secret, "cursor"))
@@ -55,5 +55,5 @@ class Identity:
             sessions=SessionService(db, hasher, tokens, audit, directory, throttle, DeviceTokens(secret), unknown),
             api_keys=ApiKeyService(db, audit, directory, cursors),
             roles=RoleService(db, audit, directory, cursors),
-            setup=FirstAdminSetup(users, audit, setup_token, unknown),
+            setup=FirstAdminSetup(users, audit, setup_token, unknown, over_http=setup_over_http),
         )

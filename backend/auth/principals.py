@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import structlog
@@ -34,12 +35,15 @@ def split_api_key(presented: str) -> tuple[str, str] | None:
 class PrincipalDirectory:
     """Resolves users and API keys to principals; the services call invalidate() on every change.
 
-    One backend process owns the database (DESIGN rule 5), so an in-process cache with explicit
-    invalidation is exact: disabling a user takes effect on that user's very next request.
+    Embedded, one backend process owns the database (DESIGN rule 5), so an in-process cache with explicit
+    invalidation is exact: disabling a user takes effect on that user's very next request. In server mode
+    every change is also announced to the other instances (on_change), which forget theirs and read the
+    sign-outs again when they hear of it (reload; see shared_changes.py).
     """
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.on_change: Callable[[], None] = lambda: None  # tells the other instances (server mode)
         self._generation = 0
         self._users: dict[str, tuple[int, Principal | None]] = {}
         self._revoked: dict[str, datetime] = {}
@@ -51,7 +55,17 @@ class PrincipalDirectory:
         self._touches: set[asyncio.Task[None]] = set()
 
     def invalidate(self) -> None:
-        """Forget every cached principal (a user, role or key changed)."""
+        """Forget every cached principal (a user, role or key changed), here and on every other instance."""
+        self.forget_principals()
+        self.on_change()
+
+    async def reload(self) -> None:
+        """Another instance changed access: forget the principals held here, read the sign-outs again."""
+        self.forget_principals()
+        await self.load_revocations()
+
+    def forget_principals(self) -> None:
+        """Forget every principal cached here."""
         self._generation += 1
         self._users.clear()
         self._keys.clear()
@@ -78,6 +92,7 @@ class PrincipalDirectory:
         now = utc_now()
         for session_id in session_ids:
             self._revoked_sessions[session_id] = now + ACCESS_TTL
+        self.on_change()
         if len(self._revoked_sessions) > 1000:
             self._revoked_sessions = {key: until for key, until in self._revoked_sessions.items() if until > now}
 
@@ -88,6 +103,7 @@ class PrincipalDirectory:
     def note_revoked(self, jti: str, expires_at: datetime) -> None:
         """Remember a revocation the caller has just stored (and forget those past their expiry)."""
         self._revoked[jti] = expires_at
+        self.on_change()
         if len(self._revoked) > 1000:
             now = utc_now()
             self._revoked = {key: expiry for key, expiry in self._revoked.items() if expiry > now}

@@ -54,6 +54,7 @@ class CollectionCatalog:
         self._definitions: dict[str, CollectionDef] = {}
         self._tables: dict[tuple[str, int], Table] = {}
         self._listeners: list[SchemaListener] = []
+        self.on_change: Callable[[], None] = lambda: None  # tells the other instances (server mode)
 
     async def load(self) -> None:
         """Read every definition (at start)."""
@@ -101,7 +102,22 @@ class CollectionCatalog:
         self._listeners.append(listener)
 
     def changed(self, name: str, definition: CollectionDef | None) -> None:
-        """A schema change committed: hold the new definition, forget stale Tables, tell the listeners."""
+        """A schema change committed: hold the new definition, forget stale Tables, tell the listeners and the
+        other instances."""
+        self._apply(name, definition)
+        self.on_change()
+
+    async def reload(self) -> None:
+        """Another instance changed schemas: read every definition again, and apply those that differ."""
+        async with self.db.read() as session:
+            rows = (await session.scalars(select(CollectionRow))).all()
+        stored = {row.name: definition_of(row) for row in rows}
+        for name in sorted(set(stored) | set(self._definitions)):
+            held, now = self._definitions.get(name), stored.get(name)
+            if held is None or now is None or (held.id, held.schema_version) != (now.id, now.schema_version):
+                self._apply(name, now)
+
+    def _apply(self, name: str, definition: CollectionDef | None) -> None:
         if definition is None:
             self._definitions.pop(name, None)
         else:

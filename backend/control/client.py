@@ -80,6 +80,10 @@ async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> A
         await settle_restore(paths, identity.audit, jobs, queue)
         if command not in JOB_COMMANDS:
             return await dispatch(ctx, command, args)
+        if prepared.settings.mode == "server":
+            raise ControlError(
+                f"{command} runs as a job: in server mode submit it through the API (a worker command comes later)"
+            )
         # A job run by the CLI itself: this process holds the data dir, so it runs the workers meanwhile.
         await runner.recover_at_start()
         queue.start_consumer()
@@ -94,15 +98,26 @@ async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> A
 
 
 def run_command(settings: Settings, command: str, args: dict[str, Any]) -> Any:
-    """Carry out a data command through the running backend, or here under the data-dir lock."""
+    """Carry out a data command through the running backend, or here under the data-dir lock.
+
+    Server mode: here, on the server's database, always (it has no one owner to go through; PostgreSQL
+    takes many writers).
+    """
     paths = settings.paths
+    if settings.database_url:
+        paths.ensure()
+        return _run_here_now(settings, command, args)
     if is_locked(paths):
         return call_backend(paths.control_socket, command, args)
     make_files_owner_only()
     paths.ensure()
     with DataDirLock(paths):
-        try:
-            return asyncio.run(_run_here(settings, command, args))
-        except OutpostError as exc:
-            errors = [{"field": e.field, "message": e.message} for e in exc.errors]
-            raise ControlError(exc.detail, errors) from exc
+        return _run_here_now(settings, command, args)
+
+
+def _run_here_now(settings: Settings, command: str, args: dict[str, Any]) -> Any:
+    try:
+        return asyncio.run(_run_here(settings, command, args))
+    except OutpostError as exc:
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        raise ControlError(exc.detail, errors) from exc

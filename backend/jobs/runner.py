@@ -69,12 +69,14 @@ class JobRunner:
         # Run only by a consumer started with its scheduler (the serving backend's), every minute.
         huey.periodic_task(crontab(minute="*"), name="outpost-schedule")(self._schedule)
 
-    async def recover_at_start(self) -> None:
-        """Embedded start: jobs a dead process left running, and queued jobs the queue lost, go to the workers.
+    async def recover_at_start(self, *, sole_worker: bool = True) -> None:
+        """At start: jobs a dead process left running, and queued jobs the queue lost, go to the workers.
 
-        The data dir's lock proves no other process runs, so every other lease holder is dead.
+        sole_worker (embedded): the data dir's lock proves no other process runs, so every other lease holder
+        is dead. In server mode other instances run: only leases that ran out are taken back. A queued job
+        handed over twice is claimed once (claim skips a job another worker holds).
         """
-        again = await self.jobs.recover(worker=self.worker, others_dead=True)
+        again = await self.jobs.recover(worker=self.worker, others_dead=sole_worker)
         if again:
             log.warning("jobs left running by a stopped backend are queued again", jobs=again)
         waiting = await asyncio.to_thread(self.queue.waiting_ids)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.engine import Database
 from backend.db.ids import new_id
+from backend.db.locks import take_turn
 from backend.db.paging import CursorCodec, SortKey, keyset_page_in
 from backend.db.types import utc_now
 from backend.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -28,7 +29,10 @@ _CLAIM_READ = select(
     *(_JOBS.c[name] for name in ("kind", "params", "state", "cancel_requested", "lock_key", "attempts")),
     *(_JOBS.c[name] for name in ("max_attempts", "started_at", "created_by_type", "created_by_id")),
     _JOBS.c.created_by_label,
+    _JOBS.c.lease_owner,
 ).where(_JOBS.c.id == bindparam("job_id"))
+# PostgreSQL: two workers claiming one job take turns on its row (SQLite's one writer needs no lock).
+_CLAIM_READ = _CLAIM_READ.with_for_update()
 _FINISH_READ = select(_JOBS.c.kind, _JOBS.c.state).where(_JOBS.c.id == bindparam("job_id"))
 _INSERT = insert(_JOBS)
 _UPDATE = update(_JOBS).where(_JOBS.c.id == bindparam("job_id"))  # SET: the columns the parameters name
@@ -282,10 +286,13 @@ class JobService:
             row = connection.execute(_CLAIM_READ, {"job_id": job_id}).first()
             if row is None or row.state in FINISHED:
                 return None
+            if row.state == RUNNING and row.lease_owner != worker:
+                return None  # another worker holds it (its task was handed over twice); recover frees a dead one
             if row.cancel_requested:
                 connection.execute(_UPDATE, {"job_id": job_id, **_finished(CANCELLED, "cancelled before it started")})
                 return None
             if row.lock_key:
+                take_turn(session, f"job-lock:{row.lock_key}")  # two claims of one lock never both see it free
                 holder = connection.execute(
                     select(_JOBS.c.id).where(
                         _JOBS.c.lock_key == row.lock_key, _JOBS.c.state == RUNNING, _JOBS.c.id != job_id

@@ -45,7 +45,7 @@ class ReadinessService:
             return PartStatus(False, f"{type(exc).__name__}: {exc}")
         if revision != self.expected_revision:
             return PartStatus(False, f"schema at revision {revision}, expected {self.expected_revision}")
-        return PartStatus(True, f"schema revision {revision}")
+        return PartStatus(True, f"{self.db.engine_name}, schema revision {revision}")
 
     async def job_queue(self) -> PartStatus:
         """The queue's store answers; says how many tasks wait."""

@@ -1,0 +1,142 @@
+"""Two `outpost serve` instances over one PostgreSQL and one Redis, as behind a load balancer: what one is
+told, the other answers at once (data, cache included) or within a second (access taken away)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.backend_process import BackendProcess, run_outpost
+from tests.postgres import fresh_postgres_database, require_redis
+from tests.waiting import wait_until
+
+ADMIN = {"email": "server-admin@example.org", "password": "one deployment, many instances"}
+
+
+@dataclass
+class Deployment:
+    """Two instances of one deployment, and the environment its CLI commands need."""
+
+    first: BackendProcess
+    second: BackendProcess
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    redis_url = require_redis()
+    root = tmp_path_factory.mktemp("server-mode")
+    secret_file = root / "secret.key"
+    secret_file.write_text(secrets.token_urlsafe(48))
+    secret_file.chmod(0o600)
+    with fresh_postgres_database() as database_url:
+        env = {
+            "OUTPOST_DATABASE_URL": database_url,
+            "OUTPOST_REDIS_URL": redis_url,
+            "OUTPOST_SECRET_FILE": str(secret_file),
+        }
+        made = run_outpost(
+            "user",
+            "create",
+            "--data-dir",
+            str(root / "cli"),
+            "--email",
+            ADMIN["email"],
+            "--role",
+            "admin",
+            "--password-stdin",
+            stdin=ADMIN["password"] + "\n",
+            env=env,
+        )
+        assert made.returncode == 0, made.stderr
+        instances = [BackendProcess(root / name, env=env) for name in ("first", "second")]
+        try:
+            for instance in instances:
+                instance.wait_ready()
+            yield Deployment(instances[0], instances[1], env)
+        finally:
+            for instance in instances:
+                instance.kill()
+
+
+def signed_in(instance: BackendProcess) -> dict[str, str]:
+    tokens = httpx.post(f"{instance.url}/api/v1/auth/login", json=ADMIN)
+    assert tokens.status_code == 200, tokens.text
+    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+
+
+def test_setup_over_http_is_off_and_tokens_of_one_instance_work_on_the_other(deployment: Deployment) -> None:
+    refused = httpx.post(f"{deployment.first.url}/api/v1/setup", json={"email": "x@example.org", "password": "p" * 20})
+    assert refused.status_code in (403, 409)
+    headers = signed_in(deployment.first)
+    me = httpx.get(f"{deployment.second.url}/api/v1/auth/me", headers=headers)
+    assert me.status_code == 200
+    assert me.json()["roles"] == ["admin"]
+    ready = httpx.get(f"{deployment.second.url}/ready").json()
+    assert ready["status"] == "ready"
+    assert ready["checks"]["database"]["detail"].startswith("postgresql")
+
+
+def test_a_write_through_one_is_read_through_the_other_at_once_cache_included(deployment: Deployment) -> None:
+    one, other = deployment.first.url, deployment.second.url
+    headers = signed_in(deployment.first)
+    fields = [{"name": "title", "type": "text"}]
+    assert (
+        httpx.post(f"{one}/api/v1/collections", json={"name": "shared", "fields": fields}, headers=headers).status_code
+        == 201
+    )
+    listing = f"{other}/api/v1/collections/shared/records"
+    assert httpx.get(listing, headers=headers).json()["items"] == []  # now cached on the other instance
+    for n in range(3):
+        made = httpx.post(f"{one}/api/v1/collections/shared/records", json={"title": f"t{n}"}, headers=headers)
+        assert made.status_code == 201
+        titles = [item["title"] for item in httpx.get(listing, headers=headers).json()["items"]]
+        assert titles == [f"t{i}" for i in range(n + 1)], "the other instance answered from a stale cache"
+    # A schema change on one: the other's next write uses the new field.
+    fields.append({"name": "n", "type": "integer"})
+    current = httpx.get(f"{one}/api/v1/collections/shared", headers=headers).json()
+    kept = [{**field, "id": field["id"]} for field in current["fields"]] + [fields[-1]]
+    changed = httpx.patch(f"{one}/api/v1/collections/shared", json={"fields": kept}, headers=headers)
+    assert changed.status_code == 200, changed.text
+    assert wait_until(
+        lambda: httpx.post(listing, json={"title": "x", "n": 5}, headers=headers).status_code == 201, timeout_s=1.5
+    ), "the other instance still refuses the new field after a second"
+
+
+def test_a_key_revoked_on_one_is_refused_by_the_other_within_a_second(deployment: Deployment) -> None:
+    headers = signed_in(deployment.first)
+    made = httpx.post(
+        f"{deployment.first.url}/api/v1/api-keys",
+        json={"name": "field", "scopes": ["collections:read"]},
+        headers=headers,
+    ).json()
+    key = {"X-API-Key": made["key"]}
+    assert httpx.get(f"{deployment.second.url}/api/v1/collections", headers=key).status_code == 200  # cached there
+    revoked = httpx.delete(f"{deployment.first.url}/api/v1/api-keys/{made['api_key']['id']}", headers=headers)
+    assert revoked.status_code == 204, revoked.text
+    assert wait_until(
+        lambda: httpx.get(f"{deployment.second.url}/api/v1/collections", headers=key).status_code == 401, timeout_s=1.0
+    ), "the other instance still accepts the revoked key after a second"
+
+
+def test_parallel_audited_writes_through_both_keep_one_chain(deployment: Deployment) -> None:
+    instances = [deployment.first, deployment.second]
+    headers = [signed_in(instance) for instance in instances]
+
+    def make_key(n: int) -> int:
+        url, auth = instances[n % 2].url, headers[n % 2]
+        body = {"name": f"parallel {n}", "scopes": ["collections:read"]}
+        return httpx.post(f"{url}/api/v1/api-keys", json=body, headers=auth, timeout=30).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(make_key, range(32))) == {201}
+    verified = run_outpost(
+        "audit", "verify", "--data-dir", str(Path(deployment.first.data_dir).parent / "cli"), env=deployment.env
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
