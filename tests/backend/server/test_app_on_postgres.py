@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,9 +12,10 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from backend.app import create_app
+from backend.observability.audit import Actor
 from backend.settings import load_settings
 from backend.startup import prepare_data_dir
-from tests.conftest import TEST_HOST, sign_in_first_admin
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_HOST
 from tests.postgres import fresh_postgres_database
 
 FIELDS = [
@@ -36,7 +38,22 @@ def client(tmp_path: Path) -> Iterator[TestClient[Litestar]]:
         }
         app = create_app(prepare_data_dir(load_settings(flags, {})).settings)
         with TestClient(app, base_url=f"http://{TEST_HOST}") as test_client:
-            test_client.headers.update(sign_in_first_admin(test_client))
+            # Server mode has no /setup: the first administrator is made on the database, as the CLI does.
+            make = functools.partial(
+                test_client.app.state.identity.users.create,
+                Actor("system", None, "test"),
+                email=ADMIN_EMAIL,
+                display_name="Admin",
+                password=ADMIN_PASSWORD,
+                roles=["admin"],
+            )
+            test_client.blocking_portal.call(make)
+            assert (
+                test_client.post("/api/v1/setup", json={"email": "x@example.org", "password": "p" * 20}).status_code
+                == 403
+            )
+            tokens = test_client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+            test_client.headers["Authorization"] = f"Bearer {tokens.json()['access_token']}"
             yield test_client
 
 
