@@ -40,7 +40,7 @@ from backend.db.paging import CursorCodec
 from backend.errors import EXCEPTION_HANDLERS, ServiceUnavailable, UnsupportedMediaType
 from backend.head_requests import HeadAsGetMiddleware, with_head
 from backend.host_check import HostCheckMiddleware
-from backend.jobs.queue import JobQueue
+from backend.jobs.queue import open_job_queue
 from backend.jobs.routes import JobController
 from backend.jobs.runner import JobRunner, open_jobs
 from backend.jobs.schedule import Retention
@@ -57,7 +57,7 @@ from backend.records.demo_run import DemoRun
 from backend.records.routes import RecordController, batch_records
 from backend.request_body import JSON_BODY_LIMIT, OutpostRequest, cap_body_limits
 from backend.settings import Settings
-from backend.shared_store import open_shared_store
+from backend.shared_store import deployment_namespace, open_shared_store
 from backend.system.backup_routes import BackupController
 from backend.system.cache_routes import CacheController
 from backend.system.info import SystemInfo, system_info
@@ -139,7 +139,8 @@ def create_app(settings: Settings) -> Litestar:
     secret = load_or_create_secret(settings.paths, settings.secret_file, settings.secret_key)
     auth = jwt_auth(derive_key(secret, "jwt").hex())
     # Server mode's shared store: the cache, the rate-limit windows and news of changes, shared by every instance.
-    shared = open_shared_store(settings, derive_key(secret, "redis-namespace")[:6].hex())
+    namespace = deployment_namespace(secret)
+    shared = open_shared_store(settings, namespace)
     rate_limit = rate_limit_config(settings.rate_limit_per_minute, shared.window_counter() if shared else None)
     state = State({"settings": settings})  # the app's own: its lifespan fills it in
 
@@ -147,7 +148,7 @@ def create_app(settings: Settings) -> Litestar:
     async def open_stores(app: Litestar) -> AsyncIterator[None]:
         db = open_database(settings)
         app.state.db = db
-        app.state.queue = JobQueue(settings.paths.queue)
+        app.state.queue = open_job_queue(settings, namespace)
         app.state.cache = shared.cache(derive_key(secret, "cache")) if shared else DiskCache(settings.paths.cache)
         app.state.identity = Identity.open(db, secret, settings.paths, setup_over_http=settings.mode == "embedded")
         await app.state.identity.directory.load_revocations()
@@ -174,6 +175,7 @@ def create_app(settings: Settings) -> Litestar:
             cursors,
             settings.paths,
             retention=retention,
+            lease_s=settings.job_lease_s,
         )
         await app.state.identity.hasher.prepare()
         app.state.setup_token_file = await app.state.identity.setup.prepare()
@@ -184,12 +186,17 @@ def create_app(settings: Settings) -> Litestar:
         runner: JobRunner = app.state.job_runner
         await settle_restore(settings.paths, app.state.identity.audit, app.state.jobs, app.state.queue)
         await runner.recover_at_start(sole_worker=settings.mode == "embedded")
-        app.state.queue.start_consumer(periodic=True)  # the serving backend schedules the periodic jobs
-        leases = asyncio.create_task(runner.keep_leases())
+        # With a shared queue (Redis), `outpost worker` processes run the jobs and schedule the periodic ones;
+        # otherwise this process does.
+        runs_jobs = not settings.redis_url
+        if runs_jobs:
+            app.state.queue.start_consumer(periodic=True)
+        leases = asyncio.create_task(runner.keep_leases()) if runs_jobs else None
         try:
             yield
         finally:
-            leases.cancel()
+            if leases:
+                leases.cancel()
             for watch in watches:
                 watch.cancel()
             # Workers stop at their job's next checkpoint; the loop goes on serving their last hand-overs meanwhile.

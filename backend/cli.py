@@ -9,7 +9,15 @@ from typing import Any
 import click
 
 from backend import __version__
-from backend.cli_support import _fail, _identity_args, _run, _settings, data_dir_option, database_url_option
+from backend.cli_support import (
+    _fail,
+    _identity_args,
+    _run,
+    _settings,
+    data_dir_option,
+    database_url_option,
+    redis_url_option,
+)
 from backend.cli_transfer import backup, export_records, import_records
 from backend.db.urls import shown_database_url
 from backend.settings import SAVABLE, Settings
@@ -55,6 +63,7 @@ def gui(data_dir: str | None, quit_when_shown: bool) -> None:
 )
 @click.option("--secret-file", type=click.Path(dir_okay=False), default=None, help="File with the signing secret.")
 @database_url_option
+@redis_url_option
 @click.option("--sqlite-synchronous", type=click.Choice(["FULL", "NORMAL"], case_sensitive=False), default=None)
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option(
@@ -72,6 +81,19 @@ def serve(free_port_if_taken: bool, **flags: Any) -> None:
     from backend.server import run_serve
 
     sys.exit(run_serve(_settings(**flags), free_port_if_taken=free_port_if_taken))
+
+
+@cli.command()
+@data_dir_option
+@database_url_option
+@redis_url_option
+@click.option("--secret-file", type=click.Path(dir_okay=False), default=None, help="File with the signing secret.")
+@click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True, help="Jobs run at once.")
+def worker(threads: int, **flags: Any) -> None:
+    """Run server mode's jobs from the shared queue (start as many as the load needs); stops on SIGTERM."""
+    from backend.worker import run_worker
+
+    sys.exit(run_worker(_settings(**flags), threads))
 
 
 @cli.command()

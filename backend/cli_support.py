@@ -34,6 +34,16 @@ def database_url_option(func: F) -> F:
     )(func)
 
 
+def redis_url_option(func: F) -> F:
+    """--redis-url: server mode's shared store."""
+    return click.option(
+        "--redis-url",
+        default=None,
+        help="Server mode: the Redis every instance and worker shares (redis://HOST:PORT/DB). Prefer env "
+        "OUTPOST_REDIS_URL when it holds a password.",
+    )(func)
+
+
 def _settings(**flags: Any) -> Settings:
     try:
         return load_settings(flags, os.environ)

@@ -104,6 +104,16 @@ def _parse_positive_float(value: str | float) -> float:
     return number
 
 
+def _parse_float_between(low: float, high: float) -> Callable[[str | float], float]:
+    def parse(value: str | float) -> float:
+        number = float(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be a number from {low:g} to {high:g}")
+        return number
+
+    return parse
+
+
 def _parse_optional_path(value: str | Path | None) -> Path | None:
     return Path(value).expanduser() if value else None
 
@@ -222,6 +232,12 @@ SPECS: tuple[SettingSpec, ...] = (
         30.0,
         "Longest a request waits for the database's one writer before it is answered 503 with Retry-After.",
     ),
+    SettingSpec(
+        "job_lease_s",
+        _parse_float_between(3.0, 3600.0),
+        30.0,
+        "Seconds a running job's worker may go unheard of before the job is taken back (retried or failed).",
+    ),
     SettingSpec("secret_file", _parse_optional_path, None, "File holding the signing secret."),
     SettingSpec(
         "database_url",
@@ -269,6 +285,7 @@ class Settings:
     jobs_keep_days: int = 30
     rate_limit_per_minute: int = 6000
     writer_wait_s: float = 30.0
+    job_lease_s: float = 30.0
     secret_file: Path | None = None
     database_url: str | None = field(default=None, repr=False)  # may hold a password
     redis_url: str | None = field(default=None, repr=False)  # may hold a password

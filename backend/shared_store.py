@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from backend.auth.tokens import derive_key
 from backend.settings import Settings
 
 if TYPE_CHECKING:
@@ -54,6 +55,11 @@ class SharedStore:
     async def close(self) -> None:
         """Close the connections."""
         await self.redis.close()
+
+
+def deployment_namespace(secret: bytes) -> str:
+    """The deployment's own part of every shared key: the same on every instance (they share the secret)."""
+    return derive_key(secret, "redis-namespace")[:6].hex()
 
 
 def open_shared_store(settings: Settings, namespace: str) -> SharedStore | None:

@@ -19,7 +19,8 @@ SOURCE_PROGRAM = (sys.executable, "-m", "backend")
 
 
 class BackendProcess:
-    """`outpost serve --port 0` on a data dir (from source unless program says), its stdout events queued."""
+    """`outpost serve --port 0` (or another command) on a data dir (from source unless program says), its stdout
+    events queued."""
 
     def __init__(
         self,
@@ -27,11 +28,19 @@ class BackendProcess:
         *extra_args: str,
         program: tuple[str, ...] = SOURCE_PROGRAM,
         env: dict[str, str] | None = None,
+        command: str = "serve",
     ) -> None:
         self.data_dir = data_dir
         env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [*program, "serve", "--port", "0", "--data-dir", str(data_dir), *extra_args],
+            [
+                *program,
+                command,
+                *(("--port", "0") if command == "serve" else ()),
+                "--data-dir",
+                str(data_dir),
+                *extra_args,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -69,7 +78,7 @@ class BackendProcess:
         """Block until the ready event; its fields."""
         event = self.next_event()
         assert event["event"] == "ready", f"{event}; stderr:\n" + "\n".join(self.stderr_lines[-20:])
-        self.url = event["url"]
+        self.url = event.get("url", "")  # a worker serves no HTTP
         return event
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:

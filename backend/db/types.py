@@ -49,26 +49,20 @@ def utc_now() -> datetime:
 
 
 class PortableJson(TypeDecorator[Any]):
-    """JSON kept as text on SQLite (a column declared JSON gets numeric affinity there: '123' would
-    come back as 123) and as JSONB on PostgreSQL."""
+    """JSON kept as text on both engines: a column declared JSON gets numeric affinity on SQLite ('123' would
+    come back as 123), and one column type on both keeps the migrations (TEXT) and the tables they make alike.
+    Queries that look inside cast to JSONB on PostgreSQL (see collections/filter_sql.py)."""
 
     impl = Text
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: Dialect) -> Any:
-        if dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import JSONB
-
-            return dialect.type_descriptor(JSONB())
-        return dialect.type_descriptor(Text())
-
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None or dialect.name == "postgresql":
+        if value is None:
             return value
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if value is None or dialect.name == "postgresql":
+        if value is None:
             return value
         return json.loads(value)
 

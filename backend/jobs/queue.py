@@ -1,4 +1,4 @@
-"""The one Huey instance (SqliteHuey on queue.db; RedisHuey in server mode, later) and its consumer."""
+"""The one Huey instance (SqliteHuey on queue.db; RedisHuey in server mode) and its consumer."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from huey import SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import Result, TaskWrapper
 from huey.consumer import Consumer
 from huey.exceptions import HueyException
 
 from backend.datadir import FILE_MODE
 from backend.jobs.tasks import TASKS
+from backend.settings import Settings
 
 if TYPE_CHECKING:
     from backend.jobs.kinds import JobKind
@@ -39,16 +40,25 @@ class InProcessConsumer(Consumer):
 
 
 class JobQueue:
-    """Tasks enqueued by name into queue.db; a consumer runs them when started."""
+    """Tasks enqueued by name into queue.db (or server mode's Redis); a consumer runs them when started."""
 
-    def __init__(self, path: Path, *, workers: int = 2) -> None:
+    def __init__(
+        self, path: Path | None, *, workers: int = 2, redis_url: str | None = None, namespace: str = ""
+    ) -> None:
+        """The queue in the file at path, or with redis_url the one every instance and worker of a deployment
+        shares (namespace: the deployment's own part of the queue's keys)."""
         self.path = path
         self.workers = workers
-        # SQLite would create the file with the umask's mode; the queue holds task arguments, so owner-only.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
         # Tasks are registered here rather than with decorators at import time: the instance needs
-        # the data dir, which is known only once settings are.
-        self.huey = SqliteHuey("outpost", filename=str(path), results=True, utc=True)
+        # the data dir (or the Redis), which is known only once settings are.
+        self.huey: Huey
+        if redis_url:
+            self.huey = RedisHuey(f"outpost-{namespace}", url=redis_url, results=True, utc=True)
+        else:
+            assert path is not None
+            # SQLite would create the file with the umask's mode; the queue holds task arguments, so owner-only.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+            self.huey = SqliteHuey("outpost", filename=str(path), results=True, utc=True)
         self.tasks: dict[str, TaskWrapper] = {name: self.huey.task(name=name)(fn) for name, fn in TASKS.items()}
         self._consumer: InProcessConsumer | None = None
 
@@ -128,3 +138,8 @@ class JobQueue:
 
 class QueueError(RuntimeError):
     """The job queue does not carry tasks through."""
+
+
+def open_job_queue(settings: Settings, namespace: str, *, workers: int = 2) -> JobQueue:
+    """The deployment's queue: in queue.db, or server mode's Redis when settings name one."""
+    return JobQueue(settings.paths.queue, workers=workers, redis_url=settings.redis_url, namespace=namespace)

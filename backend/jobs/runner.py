@@ -33,15 +33,16 @@ from backend.jobs.kinds import TRANSIENT, JobCancelled, JobContext, JobFailed, J
 from backend.jobs.models import CANCELLED, FAILED, SUCCEEDED
 from backend.jobs.queue import RUN_JOB, JobQueue
 from backend.jobs.schedule import Retention, due_jobs
-from backend.jobs.service import JobService, LockBusy
+from backend.jobs.service import LEASE_S, JobService, LockBusy
 from backend.jobs.tasks import JOB_KINDS
 from backend.observability.audit import Actor, AuditTrail
 from backend.records.data_plane import DataPlane
 
 log = structlog.get_logger("outpost.jobs")
 LOCK_WAIT_S = 2.0  # a job waiting for a lock looks again after this
-HEARTBEAT_S = 5.0  # running jobs are marked alive this often (their lease lasts service.LEASE_S)
-SWEEP_S = 15.0  # jobs of dead workers are looked for this often
+# Running jobs are marked alive HEARTBEATS_PER_LEASE times a lease; dead workers' jobs are looked for twice.
+HEARTBEATS_PER_LEASE = 6
+SWEEPS_PER_LEASE = 2
 SCHEDULER = Actor("system", None, "scheduler")
 _SKIPPED = object()  # run_job's answer for a job not to run (finished or cancelled before its turn)
 
@@ -86,12 +87,13 @@ class JobRunner:
     async def keep_leases(self) -> None:
         """Forever: mark this process's running jobs alive, and recover the jobs of workers that died."""
         since_sweep = 0.0
+        heartbeat_s, sweep_s = self.jobs.lease_s / HEARTBEATS_PER_LEASE, self.jobs.lease_s / SWEEPS_PER_LEASE
         while True:
-            await asyncio.sleep(HEARTBEAT_S)
+            await asyncio.sleep(heartbeat_s)
             try:
                 await self.jobs.heartbeat(self.worker)
-                since_sweep += HEARTBEAT_S
-                if since_sweep >= SWEEP_S:
+                since_sweep += heartbeat_s
+                if since_sweep >= sweep_s:
                     since_sweep = 0.0
                     await self.jobs.recover(worker=self.worker, others_dead=False)
             except Exception:  # a busy writer or a full disk: try again next beat, never stop beating
@@ -220,9 +222,10 @@ def open_jobs(
     paths: DataDir,
     kinds: Mapping[str, JobKind] = JOB_KINDS,
     retention: Retention | None = None,
+    lease_s: float = LEASE_S,
 ) -> tuple[JobService, JobRunner]:
     """The jobs service and the runner of this process's workers, wired to the queue and the data."""
-    jobs = JobService(db, audit, cursors, kinds, enqueue=queue.hand_over, revoke=queue.revoke)
+    jobs = JobService(db, audit, cursors, kinds, enqueue=queue.hand_over, revoke=queue.revoke, lease_s=lease_s)
     retention = retention or Retention()
     services = TaskServices(db=db, data=data, jobs=jobs, audit=audit, paths=paths, retention=retention)
     return jobs, JobRunner(queue, jobs, kinds, LoopBridge(loop, services))

@@ -103,8 +103,10 @@ class JobService:
         kinds: Mapping[str, JobKind],
         enqueue: Enqueue,
         revoke: Revoke,
+        lease_s: float = LEASE_S,
     ) -> None:
         self.db = db
+        self.lease_s = lease_s  # a running job unheard of for this long has a dead worker
         self.audit = audit
         self.cursors = cursors
         self.kinds = kinds
@@ -405,11 +407,11 @@ class JobService:
     async def recover(self, *, worker: str, others_dead: bool) -> list[str]:
         """Jobs left running by a dead worker: queued again while attempts are left, failed otherwise.
 
-        A worker is dead when its lease ran out (no heartbeat for LEASE_S), or, with others_dead, when it is
+        A worker is dead when its lease ran out (no heartbeat for lease_s), or, with others_dead, when it is
         any worker but this one (embedded: the data dir's lock proves no other process runs). Huey drops a task
         killed mid-run, so the ids of the jobs to hand to the queue again are returned.
         """
-        stale_before = utc_now() - timedelta(seconds=LEASE_S)
+        stale_before = utc_now() - timedelta(seconds=self.lease_s)
 
         def work(session: Session) -> list[tuple[str, str]]:
             query = select(JobRow).where(JobRow.state == RUNNING)
