@@ -7,7 +7,7 @@ import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import platformdirs
 
@@ -15,6 +15,7 @@ from backend.datadir import DataDir
 from backend.db.urls import parse_database_url, parse_redis_url, shown_url
 
 Source = Literal["flag", "env", "saved", "default"]
+N = TypeVar("N", int, float)
 
 
 class SettingError(ValueError):
@@ -88,13 +89,7 @@ def _parse_positive_int(value: str | int) -> int:
 
 
 def _parse_int_between(low: int, high: int) -> Callable[[str | int], int]:
-    def parse(value: str | int) -> int:
-        number = int(value)
-        if not low <= number <= high:
-            raise ValueError(f"must be a whole number from {low} to {high}")
-        return number
-
-    return parse
+    return _parse_between(int, "a whole number", low, high)
 
 
 def _parse_positive_float(value: str | float) -> float:
@@ -105,10 +100,14 @@ def _parse_positive_float(value: str | float) -> float:
 
 
 def _parse_float_between(low: float, high: float) -> Callable[[str | float], float]:
-    def parse(value: str | float) -> float:
-        number = float(value)
-        if not low <= number <= high:
-            raise ValueError(f"must be a number from {low:g} to {high:g}")
+    return _parse_between(float, "a number", low, high)
+
+
+def _parse_between(convert: Callable[[Any], N], what: str, low: N, high: N) -> Callable[[Any], N]:
+    def parse(value: Any) -> N:
+        number = convert(value)
+        if not low <= number <= high:  # type: ignore[operator]
+            raise ValueError(f"must be {what} from {low:g} to {high:g}")
         return number
 
     return parse

@@ -3,7 +3,6 @@ told, the other answers at once (data, cache included) or within a second (acces
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from tests.backend_process import BackendProcess, run_outpost
-from tests.postgres import fresh_postgres_database, require_redis
+from tests.server_deployment import server_deployment_env
 from tests.waiting import wait_until
 
 ADMIN = {"email": "server-admin@example.org", "password": "one deployment, many instances"}
@@ -30,31 +29,8 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    redis_url = require_redis()
     root = tmp_path_factory.mktemp("server-mode")
-    secret_file = root / "secret.key"
-    secret_file.write_text(secrets.token_urlsafe(48))
-    secret_file.chmod(0o600)
-    with fresh_postgres_database() as database_url:
-        env = {
-            "OUTPOST_DATABASE_URL": database_url,
-            "OUTPOST_REDIS_URL": redis_url,
-            "OUTPOST_SECRET_FILE": str(secret_file),
-        }
-        made = run_outpost(
-            "user",
-            "create",
-            "--data-dir",
-            str(root / "cli"),
-            "--email",
-            ADMIN["email"],
-            "--role",
-            "admin",
-            "--password-stdin",
-            stdin=ADMIN["password"] + "\n",
-            env=env,
-        )
-        assert made.returncode == 0, made.stderr
+    with server_deployment_env(root, ADMIN) as env:
         instances = [BackendProcess(root / name, env=env) for name in ("first", "second")]
         try:
             for instance in instances:

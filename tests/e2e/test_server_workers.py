@@ -3,7 +3,6 @@ and a worker killed mid-job loses nothing (another takes the job up once its lea
 
 from __future__ import annotations
 
-import secrets
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.backend_process import SOURCE_PROGRAM, BackendProcess, run_outpost
-from tests.postgres import fresh_postgres_database, require_redis
+from tests.backend_process import SOURCE_PROGRAM, BackendProcess
+from tests.server_deployment import server_deployment_env
 from tests.waiting import wait_until
 
 ADMIN = {"email": "jobs-admin@example.org", "password": "jobs run where workers are"}
@@ -33,21 +32,8 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    redis_url = require_redis()
     root = tmp_path_factory.mktemp("server-workers")
-    secret_file = root / "secret.key"
-    secret_file.write_text(secrets.token_urlsafe(48))
-    secret_file.chmod(0o600)
-    with fresh_postgres_database() as database_url:
-        env = {
-            "OUTPOST_DATABASE_URL": database_url,
-            "OUTPOST_REDIS_URL": redis_url,
-            "OUTPOST_SECRET_FILE": str(secret_file),
-            "OUTPOST_JOB_LEASE_S": LEASE_S,
-        }
-        args = ("user", "create", "--data-dir", str(root / "cli"), "--email", ADMIN["email"], "--role", "admin")
-        made = run_outpost(*args, "--password-stdin", stdin=ADMIN["password"] + "\n", env=env)
-        assert made.returncode == 0, made.stderr
+    with server_deployment_env(root, ADMIN, OUTPOST_JOB_LEASE_S=LEASE_S) as env:
         api = BackendProcess(root / "api", env=env)
         workers = [start_worker(root / f"worker-{n}", env) for n in range(2)]
         try:
