@@ -110,13 +110,20 @@ class LoginThrottle:
         now = time.time()
         session.execute(delete(SignInCounter).where(SignInCounter.expires_at <= now))
         limits = {item.key: item.limit for item in counted}
-        # FOR UPDATE (PostgreSQL; SQLite's writer is already exclusive) holds the rows until COMMIT.
-        held = select(SignInCounter.key, SignInCounter.blocked_until).where(
-            SignInCounter.key.in_(limits), SignInCounter.blocked_until > now
+        # FOR UPDATE (PostgreSQL; SQLite's writer is already exclusive) holds the rows until COMMIT, every one of
+        # them, blocked or not: an attempt racing the one that starts a wait then reads that wait once it is
+        # committed. Locking only rows already blocked let it through, checked (a filter on blocked_until is
+        # judged on the snapshot, before the wait is there). In key order, so two claims never deadlock.
+        held = (
+            select(SignInCounter.key, SignInCounter.blocked_until)
+            .where(SignInCounter.key.in_(limits))
+            .order_by(SignInCounter.key)
+            .with_for_update()
         )
         waits = [
             Backoff(max(1, math.ceil(until - now)), limits[key].scope)
-            for key, until in session.execute(held.with_for_update()).all()
+            for key, until in session.execute(held).all()
+            if until > now
         ]
         if waits:
             return max(waits, key=lambda backoff: backoff.retry_after_s)

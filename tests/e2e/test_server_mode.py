@@ -3,6 +3,8 @@ told, the other answers at once (data, cache included) or within a second (acces
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -11,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.auth.throttle import ACCOUNT_FREE
 from tests.backend_process import BackendProcess, run_outpost
+from tests.e2e.test_sign_in_throttle import verifications_allowed
 from tests.server_deployment import server_deployment_env
 from tests.waiting import wait_until
 
@@ -116,3 +120,38 @@ def test_parallel_audited_writes_through_both_keep_one_chain(deployment: Deploym
         "audit", "verify", "--data-dir", str(Path(deployment.first.data_dir).parent / "cli"), env=deployment.env
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_sign_ins_are_throttled_across_both_instances(deployment: Deployment) -> None:
+    urls = [deployment.first.url, deployment.second.url]
+    guessed = {"email": "guessed@example.org", "password": "the owner's own long passphrase"}
+    made = httpx.post(
+        f"{urls[0]}/api/v1/users", json={**guessed, "roles": ["viewer"]}, headers=signed_in(deployment.first)
+    )
+    assert made.status_code == 201, made.text
+    wrong = {"email": guessed["email"], "password": "a wrong guess at the password"}
+
+    def guess(n: int) -> int:
+        return httpx.post(f"{urls[n % 2]}/api/v1/auth/login", json=wrong, timeout=60).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        answered = Counter(pool.map(guess, range(24)))
+    elapsed = time.monotonic() - started
+    assert set(answered) <= {401, 429}, answered
+    # One account's free attempts are counted once for the deployment, not once per instance.
+    assert ACCOUNT_FREE <= answered[401] <= verifications_allowed(elapsed), (answered, elapsed)
+    held = httpx.post(f"{urls[1]}/api/v1/auth/login", json=guessed)
+    assert held.status_code == 429, "the owner without a device token waits like the guesser, on either instance"
+
+
+def test_the_rate_limit_counts_a_client_once_across_both_instances(deployment: Deployment) -> None:
+    headers = signed_in(deployment.second)
+    replies = [
+        httpx.get(f"{url}/api/v1/auth/me", headers=headers)
+        for url in (deployment.first.url, deployment.second.url, deployment.first.url)
+    ]
+    assert all(reply.status_code == 200 for reply in replies)
+    remaining = [int(reply.headers["ratelimit-remaining"]) for reply in replies]
+    assert remaining[0] - remaining[1] >= 1, remaining
+    assert remaining[1] - remaining[2] >= 1, "each instance counted into the same window"
