@@ -30,9 +30,7 @@ class PointQuery:
     def compile(cls, statement: Select[Any], dialect: Dialect) -> PointQuery:
         """statement, whose bound parameters are named with bindparam, compiled for dialect."""
         compiled = statement.compile(dialect=dialect)
-        processors = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
-        )
+        processors = tuple(_result_processor(column.type, dialect) for column in statement.selected_columns)
         return cls(str(compiled), tuple(compiled.positiontup or ()), processors)
 
     async def raw_rows(self, db: Database, **values: Any) -> list[Any]:
@@ -49,3 +47,15 @@ class PointQuery:
             )
             for row in found
         ]
+
+
+def _result_processor(type_: Any, dialect: Dialect) -> Processor:
+    """The type's result processor for dialect, as a result of this statement would apply it.
+
+    The driver's column type code is not known here (no cursor yet): asyncpg's numeric processors ask for it
+    to choose between float and Decimal, and asyncpg already hands floats back as floats.
+    """
+    try:
+        return type_.dialect_impl(dialect).result_processor(dialect, None)  # type: ignore[no-any-return]
+    except TypeError:
+        return None

@@ -12,6 +12,7 @@ from tests.bench import (
     jobs_bench,
     records_bench,
     schema_bench,
+    server_bench,
 )
 
 SUITES = {
@@ -24,6 +25,7 @@ SUITES = {
     "schema": schema_bench.main,
     "records": records_bench.main,
     "jobs": jobs_bench.main,
+    "server": server_bench.main,
 }
 DEFAULT = ("http", "auth", "exe")
 

@@ -162,11 +162,11 @@ def stop(proc: subprocess.Popen[str]) -> int:
 
 @contextmanager
 def spawn(
-    cmd: list[str], log: IO[str], *, pipe_stdout: bool = False, pin: bool = True
+    cmd: list[str], log: IO[str], *, pipe_stdout: bool = False, pin: bool = True, env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[str]]:
     """Run a server (on the server's core when pin), its stderr to log; stop it however the block ends."""
     out = subprocess.PIPE if pipe_stdout else log
-    env = {**os.environ, **BENCH_ENV}
+    env = {**os.environ, **BENCH_ENV, **(env or {})}
     proc = subprocess.Popen(
         on_core(SERVER_CORE, cmd) if pin else cmd, cwd=ROOT, stdout=out, stderr=log, text=True, env=env
     )

@@ -23,6 +23,9 @@ FIELDS = [
     {"name": "n", "type": "integer", "indexed": True},
     {"name": "tags", "type": "json"},
     {"name": "when", "type": "datetime"},
+    {"name": "score", "type": "number"},
+    {"name": "done", "type": "boolean"},
+    {"name": "day", "type": "date"},
 ]
 
 
@@ -60,7 +63,15 @@ def client(tmp_path: Path) -> Iterator[TestClient[Litestar]]:
 def test_records_round_trip_with_unicode_filters_and_conflicts(client: TestClient[Litestar]) -> None:
     assert client.app.state.settings.mode == "server"
     assert client.post("/api/v1/collections", json={"name": "items", "fields": FIELDS}).status_code == 201
-    body = {"title": "Élan", "n": 3, "tags": ["a", None], "when": "2026-01-01T10:00:00.250000Z"}
+    body = {
+        "title": "Élan",
+        "n": 3,
+        "tags": ["a", None],
+        "when": "2026-01-01T10:00:00.250000Z",
+        "score": 2.5,
+        "done": True,
+        "day": "2026-02-03",
+    }
     created = client.post("/api/v1/collections/items/records", json=body)
     assert created.status_code == 201, created.text
     record_id = created.json()["id"]
