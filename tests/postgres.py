@@ -9,11 +9,15 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy import Engine, create_engine
 
+from backend.db.factory import migrate
 from backend.db.own_loop import run_in_own_loop
+from backend.settings import Settings
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -75,3 +79,29 @@ def require_redis() -> str:
             pytest.fail(f"{reason}; .ci/run installs and starts one")
         pytest.skip(f"{reason}; set OUTPOST_TEST_REDIS_URL")
     return redis_url()
+
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@contextmanager
+def migrated_settings(engine: str, data_dir: Path) -> Iterator[Settings]:
+    """Settings of a migrated, empty database on engine ("sqlite" in data_dir, or a fresh PostgreSQL one)."""
+    if engine == "sqlite":
+        settings = Settings(data_dir=data_dir, sqlite_synchronous="NORMAL")  # fsync is not under test
+        settings.paths.ensure()
+        migrate(settings)
+        yield settings
+        return
+    with fresh_postgres_database() as url:
+        settings = Settings(data_dir=data_dir, database_url=url)
+        settings.paths.ensure()
+        migrate(settings)
+        yield settings
+
+
+def plain_engine(settings: Settings) -> Engine:
+    """A synchronous SQLAlchemy engine on the settings' database, for tests to look at tables directly."""
+    if settings.database_url:
+        return create_engine(settings.database_url.replace("+asyncpg", "+psycopg", 1))
+    return create_engine(f"sqlite:///{settings.paths.database}")

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Float, Text, case, cast, func, literal
+from sqlalchemy import BigInteger, ColumnElement, Float, Text, case, cast, literal
 
 from backend.collections.definition import FieldDef, FieldType
+from backend.db.json_text import JsonArrayOf, JsonQuote
 
 TEXT_LIKE = frozenset({FieldType.TEXT, FieldType.EMAIL, FieldType.URL})
 
@@ -46,7 +47,7 @@ def _kind(spec: FieldDef) -> str:
 
 
 def _json_scalar(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.json_quote(column)
+    return JsonQuote(column)
 
 
 def _boolean_json(column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -72,7 +73,7 @@ def retype_rule(old: FieldDef, new: FieldDef) -> Retype | None:
     if before == "relation" and after == "text":
         return Retype(None, check_values=False)
     if before in _SINGLE and after == "select_many":
-        return Retype(lambda c: func.json_array(c), check_values=True)
+        return Retype(lambda c: JsonArrayOf(c), check_values=True)
     if after == "json":
         if before in _SINGLE:
             return Retype(_json_scalar, check_values=False)

@@ -39,3 +39,39 @@ def _json_text_set_postgresql(element: JsonTextSet, compiler: SQLCompiler, **kw:
     target, pairs = _parts(element, compiler, **kw)
     keys = ", ".join(f"CAST({key} AS TEXT), CAST({value} AS JSONB)" for key, value in pairs)
     return f"CAST(CAST({target} AS JSONB) || jsonb_build_object({keys}) AS TEXT)"
+
+
+class JsonQuote(FunctionElement[str]):
+    """A scalar as JSON text (a string quoted and escaped, a number as it is)."""
+
+    type = Text()
+    name = "json_quote_text"
+    inherit_cache = True
+
+
+@compiles(JsonQuote, "sqlite")
+def _json_quote_sqlite(element: JsonQuote, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_quote({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(JsonQuote, "postgresql")
+def _json_quote_postgresql(element: JsonQuote, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(to_jsonb({compiler.process(element.clauses, **kw)}) AS TEXT)"
+
+
+class JsonArrayOf(FunctionElement[str]):
+    """A JSON array, as text, of the given values."""
+
+    type = Text()
+    name = "json_array_text"
+    inherit_cache = True
+
+
+@compiles(JsonArrayOf, "sqlite")
+def _json_array_sqlite(element: JsonArrayOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_array({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(JsonArrayOf, "postgresql")
+def _json_array_postgresql(element: JsonArrayOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(jsonb_build_array({compiler.process(element.clauses, **kw)}) AS TEXT)"

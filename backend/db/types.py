@@ -56,6 +56,10 @@ class PortableJson(TypeDecorator[Any]):
     impl = Text
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        # The same column type as text fields (by code point), so a field becoming JSON keeps its column.
+        return Text(collation="C") if dialect.name == "postgresql" else Text()
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return value

@@ -8,18 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, select
+from sqlalchemy import Engine, insert, select
 
 from backend.collections.catalog import CollectionCatalog
 from backend.collections.definition import CollectionDef
 from backend.collections.service import CollectionService
 from backend.collections.tables import record_table
 from backend.datadir import DataDir
+from backend.db.factory import open_database
 from backend.db.ids import new_id
-from backend.db.migrate import upgrade_database
 from backend.db.paging import CursorCodec
-from backend.db.sqlite_database import SqliteDatabase
 from backend.observability.audit import Actor, AuditTrail
+from backend.settings import Settings
+from tests.postgres import ENGINES, migrated_settings, plain_engine
 
 ACTOR = Actor("user", "u1", "admin@example.org", "127.0.0.1")
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -30,16 +31,21 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture
-def paths(tmp_path: Path) -> DataDir:
-    paths = DataDir(tmp_path / "data").ensure()
-    upgrade_database(paths)
-    return paths
+@pytest.fixture(params=ENGINES)
+def engine_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """A migrated database on each engine (SQLite in the data dir, a fresh PostgreSQL one)."""
+    with migrated_settings(request.param, tmp_path / "data") as settings:
+        yield settings
 
 
 @pytest.fixture
-async def service(paths: DataDir) -> AsyncIterator[CollectionService]:
-    db = SqliteDatabase(paths.database)
+def paths(engine_settings: Settings) -> DataDir:
+    return engine_settings.paths
+
+
+@pytest.fixture
+async def service(engine_settings: Settings, paths: DataDir) -> AsyncIterator[CollectionService]:
+    db = open_database(engine_settings)
     cursors = CursorCodec(b"k" * 32)
     catalog = CollectionCatalog(db)
     await catalog.load()
@@ -50,9 +56,9 @@ async def service(paths: DataDir) -> AsyncIterator[CollectionService]:
 
 
 @pytest.fixture
-def sql(paths: DataDir) -> Iterator[Engine]:
-    """A plain engine on the same file, for putting rows in and looking at the table's shape."""
-    engine = create_engine(f"sqlite:///{paths.database}")
+def sql(engine_settings: Settings) -> Iterator[Engine]:
+    """A plain engine on the same database, for putting rows in and looking at the table's shape."""
+    engine = plain_engine(engine_settings)
     yield engine
     engine.dispose()
 

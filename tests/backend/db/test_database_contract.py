@@ -12,16 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db.engine import Database
-from backend.db.factory import migrate, open_database
+from backend.db.factory import open_database
 from backend.db.group_commit import touch
 from backend.db.point_reads import PointQuery
 from backend.db.types import utc_now
 from backend.settings import Settings
 from backend.system.models import SavedSetting
-from tests.postgres import fresh_postgres_database
+from tests.postgres import ENGINES, migrated_settings
 
 pytestmark = pytest.mark.anyio
-ENGINES = ("sqlite", "postgresql")
 
 
 @pytest.fixture
@@ -32,16 +31,7 @@ def anyio_backend() -> str:
 @pytest.fixture(params=ENGINES)
 def engine_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Settings of a migrated database on each engine."""
-    if request.param == "sqlite":
-        settings = Settings(data_dir=tmp_path / "data", sqlite_synchronous="NORMAL")
-        settings.paths.ensure()
-        migrate(settings)
-        yield settings
-        return
-    with fresh_postgres_database() as url:
-        settings = Settings(data_dir=tmp_path / "data", database_url=url)
-        settings.paths.ensure()
-        migrate(settings)
+    with migrated_settings(request.param, tmp_path / "data") as settings:
         yield settings
 
 
