@@ -41,37 +41,29 @@ def _json_text_set_postgresql(element: JsonTextSet, compiler: SQLCompiler, **kw:
     return f"CAST(CAST({target} AS JSONB) || jsonb_build_object({keys}) AS TEXT)"
 
 
-class JsonQuote(FunctionElement[str]):
-    """A scalar as JSON text (a string quoted and escaped, a number as it is)."""
+def _text_function(name: str, doc: str, *, sqlite: str, postgresql: str) -> type[FunctionElement[str]]:
+    """A SQL function of text, written per engine as a format of its arguments ({0})."""
+    element = type(name, (FunctionElement,), {"__doc__": doc, "type": Text(), "name": name, "inherit_cache": True})
+    for dialect, template in (("sqlite", sqlite), ("postgresql", postgresql)):
 
-    type = Text()
-    name = "json_quote_text"
-    inherit_cache = True
+        def compile_it(
+            element: FunctionElement[str], compiler: SQLCompiler, template: str = template, **kw: Any
+        ) -> str:
+            return template.format(compiler.process(element.clauses, **kw))
 
-
-@compiles(JsonQuote, "sqlite")
-def _json_quote_sqlite(element: JsonQuote, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_quote({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(JsonQuote, "postgresql")
-def _json_quote_postgresql(element: JsonQuote, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(to_jsonb({compiler.process(element.clauses, **kw)}) AS TEXT)"
+        compiles(element, dialect)(compile_it)
+    return element
 
 
-class JsonArrayOf(FunctionElement[str]):
-    """A JSON array, as text, of the given values."""
-
-    type = Text()
-    name = "json_array_text"
-    inherit_cache = True
-
-
-@compiles(JsonArrayOf, "sqlite")
-def _json_array_sqlite(element: JsonArrayOf, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_array({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(JsonArrayOf, "postgresql")
-def _json_array_postgresql(element: JsonArrayOf, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(jsonb_build_array({compiler.process(element.clauses, **kw)}) AS TEXT)"
+JsonQuote = _text_function(
+    "json_quote_text",
+    "A scalar as JSON text (a string quoted and escaped, a number as it is).",
+    sqlite="json_quote({0})",
+    postgresql="CAST(to_jsonb({0}) AS TEXT)",
+)
+JsonArrayOf = _text_function(
+    "json_array_text",
+    "A JSON array, as text, of the given values.",
+    sqlite="json_array({0})",
+    postgresql="CAST(jsonb_build_array({0}) AS TEXT)",
+)
