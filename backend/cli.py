@@ -142,13 +142,11 @@ MODE_WORDS = {
 }
 
 
-ENGINE_WORDS = {"embedded": "SQLite in", "server": "PostgreSQL at"}
-
-
 def _print_status(info: dict[str, Any]) -> None:
     """status in plain words (--json keeps the raw keys)."""
     mode = MODE_WORDS.get(info["mode"], f"{info['mode']} mode")
     size_kib = info["database_bytes"] / 1024
+    where = "in" if info["mode"] == "embedded" else "at"  # a file in the data dir, or a server's address
     if info["served_by"] == "backend":
         backend_line = f"running since {info['started_at']}, pid {info['pid']}"
         answered = f"the running backend (pid {info['pid']})"
@@ -160,7 +158,7 @@ def _print_status(info: dict[str, Any]) -> None:
     rows = [
         ("version", f"Outpost {info['version']}"),
         ("data dir", info["data_dir"]),
-        ("database", f"{ENGINE_WORDS.get(info['mode'], 'SQLite in')} {info['database_path']} ({mode})"),
+        ("database", f"{info['database_engine']} {where} {info['database_path']} ({mode})"),
         ("database size", f"{size_kib:,.0f} KiB, schema revision {info['schema_revision']}"),
         ("backend", backend_line),
         ("url", url),

@@ -77,6 +77,10 @@ class Database(ABC):
         """Bytes the database takes on disk."""
 
     @abstractmethod
+    async def version(self) -> str:
+        """The engine and its version, for people: "SQLite 3.40.1", "PostgreSQL 15.20"."""
+
+    @abstractmethod
     def location(self) -> str:
         """Where the data lives, for people: a file's path, or a server's address without credentials."""
 

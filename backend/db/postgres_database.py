@@ -54,6 +54,7 @@ class PostgresDatabase(Database):
         self._reader_sessions = async_sessionmaker(self.reader_engine, expire_on_commit=False)
         self._point_pool: asyncpg.Pool | None = None
         self._point_pool_lock = asyncio.Lock()
+        self._version: str | None = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -117,6 +118,13 @@ class PostgresDatabase(Database):
 
     def location(self) -> str:
         return shown_database_url(self.url)
+
+    async def version(self) -> str:
+        if self._version is None:
+            async with self.reader_engine.connect() as connection:
+                shown = (await connection.execute(text("SHOW server_version"))).scalar_one()
+            self._version = f"PostgreSQL {str(shown).split()[0]}"
+        return self._version
 
     async def close(self) -> None:
         if self._point_pool is not None:

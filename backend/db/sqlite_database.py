@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -160,6 +161,9 @@ class SqliteDatabase(Database):
 
     def location(self) -> str:
         return str(self.path)
+
+    async def version(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}"
 
     async def close(self) -> None:
         await self._groups.drain()

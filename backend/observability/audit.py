@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,8 @@ from backend.db.group_commit import after_commit
 from backend.db.locks import take_turn
 from backend.db.paging import CursorCodec, SortKey, keyset_page
 from backend.db.types import utc_now
-from backend.observability.audit_models import AuditEvent
+from backend.db.upserts import insert_on_conflict
+from backend.observability.audit_models import AuditAnchorRow, AuditEvent
 from backend.observability.request_id import current_request_id
 
 GENESIS = "0" * 64
@@ -95,6 +96,10 @@ class AuditTrail:
         self.cursors = cursors
         self.key = key
         self.anchor_path = anchor_path
+        # Embedded, the anchor is a file beside the database: cutting rows from the database leaves it behind.
+        # In server mode instances on many machines append, and no one file sees every append: the anchor is a
+        # row moved in each appending transaction (AuditAnchorRow), kept honest by its MAC.
+        self.anchor_in_database = db.engine_name != "sqlite"
 
     def _mac(self, material: bytes) -> str:
         return hmac.new(self.key, material, hashlib.sha256).hexdigest()
@@ -130,16 +135,39 @@ class AuditTrail:
         # Core, one statement built once: no unit of work, and no cache key made from the values of each append.
         session.connection().execute(_APPEND, values)
 
-        # No fsync: a crash can only leave the anchor behind the table, which verify accepts.
-        after_commit(session, lambda: self._write_anchor(position, row.hash))
+        if self.anchor_in_database:
+            self._anchor_in(session, position, row.hash)
+        else:
+            # No fsync: a crash can only leave the anchor behind the table, which verify accepts.
+            after_commit(session, lambda: self._write_anchor(position, row.hash))
         return row
+
+    def _anchor_in(self, session: Session, position: int, row_hash: str) -> None:
+        """Move the database's anchor to (position, row_hash) inside session's transaction."""
+        values = {"id": 1, "position": position, "hash": row_hash, "mac": self._anchor_mac(position, row_hash)}
+        statement = insert_on_conflict(AuditAnchorRow, session.get_bind().dialect).values(values)
+        excluded = statement.excluded
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[AuditAnchorRow.id],
+                set_={"position": excluded.position, "hash": excluded.hash, "mac": excluded.mac},
+            )
+        )
+
+    def _anchor_mac(self, position: int, row_hash: str) -> str:
+        return self._mac(f"anchor:{position}:{row_hash}".encode())
+
+    def _checked_anchor(self, position: int, row_hash: str, mac: str) -> tuple[int, str]:
+        if not hmac.compare_digest(self._anchor_mac(position, row_hash), mac):
+            raise ValueError("the anchor's MAC does not match: it was edited")
+        return position, row_hash
 
     async def record(self, entry: AuditEntry) -> None:
         """Append entry in a transaction of its own (denials, failed logins): one trip to the writer."""
         await self.db.write_in_thread(lambda session: self.append_in(session, entry))
 
     def _write_anchor(self, position: int, row_hash: str, *, durable: bool = False) -> None:
-        mac = self._mac(f"anchor:{position}:{row_hash}".encode())
+        mac = self._anchor_mac(position, row_hash)
         payload = json.dumps({"position": position, "hash": row_hash, "mac": mac}).encode().ljust(ANCHOR_BYTES)
         if durable or not self._rewrite_anchor(payload):
             write_private_file(self.anchor_path, payload, durable=durable)
@@ -166,6 +194,15 @@ class AuditTrail:
         """Anchor the chain at its last row (after a restore, whose older chain is the genuine past); its position."""
         query = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         last = await self.db.read_in_thread(lambda connection: connection.execute(query).first())
+        if self.anchor_in_database:
+
+            def move(session: Session) -> None:
+                session.execute(delete(AuditAnchorRow))
+                if last is not None:
+                    self._anchor_in(session, last[0], last[1])
+
+            await self.db.write_in_thread(move)
+            return int(last[0]) if last else 0
         if last is None:
             self.anchor_path.unlink(missing_ok=True)
             return 0
@@ -177,10 +214,7 @@ class AuditTrail:
         if not self.anchor_path.exists():
             return None
         anchor = json.loads(self.anchor_path.read_text())
-        position, row_hash = int(anchor["position"]), str(anchor["hash"])
-        if not hmac.compare_digest(self._mac(f"anchor:{position}:{row_hash}".encode()), str(anchor["mac"])):
-            raise ValueError("the anchor's MAC does not match: it was edited")
-        return position, row_hash
+        return self._checked_anchor(int(anchor["position"]), str(anchor["hash"]), str(anchor["mac"]))
 
     async def verify(self, *, expect_rows: bool = False) -> VerifyReport:
         """Walk the whole chain and compare its head with the anchor.
@@ -192,7 +226,10 @@ class AuditTrail:
         expected_position = 1
         hashes: dict[int, str] = {}
         count = 0
+        stored_anchor = None
         async with self.db.read() as session:
+            if self.anchor_in_database:  # in the chain's own snapshot: appends meanwhile move neither
+                stored_anchor = (await session.execute(select(AuditAnchorRow))).scalars().first()
             result = await session.stream_scalars(select(AuditEvent).order_by(AuditEvent.id))
             async for row in result:
                 count += 1
@@ -208,9 +245,14 @@ class AuditTrail:
                 expected_position = row.id + 1
         last_position = expected_position - 1
         try:
-            anchor = self.read_anchor()
+            if self.anchor_in_database:
+                anchor = stored_anchor and self._checked_anchor(
+                    stored_anchor.position, stored_anchor.hash, stored_anchor.mac
+                )
+            else:
+                anchor = self.read_anchor()
         except (ValueError, KeyError, TypeError) as exc:
-            problems.append(f"the anchor file is not valid: {exc}")
+            problems.append(f"the anchor {'row' if self.anchor_in_database else 'file'} is not valid: {exc}")
             anchor = None
         if anchor is not None:
             position, row_hash = anchor

@@ -29,3 +29,18 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16), nullable=False)  # success | failure | denied
     details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditAnchorRow(Base):
+    """Server mode's anchor: the chain's last position and hash, with their MAC (one row, id 1).
+
+    Moved in the appending transaction, so every instance's appends keep it at the head; a row cut from the end
+    of the chain leaves the anchor pointing past it, and the MAC keeps anyone without the secret from moving it.
+    """
+
+    __tablename__ = "audit_anchor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    mac: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -14,7 +14,6 @@ from backend.db.engine import Database
 from backend.jobs.queue import JobQueue
 
 PROBE_TIMEOUT_S = 2.0
-ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,7 @@ class ReadinessService:
             return PartStatus(False, f"{type(exc).__name__}: {exc}")
         if revision != self.expected_revision:
             return PartStatus(False, f"schema at revision {revision}, expected {self.expected_revision}")
-        return PartStatus(
-            True, f"{ENGINE_NAMES.get(self.db.engine_name, self.db.engine_name)}, schema revision {revision}"
-        )
+        return PartStatus(True, f"{await self.db.version()}, schema revision {revision}")
 
     async def job_queue(self) -> PartStatus:
         """The queue's store answers; says how many tasks wait."""

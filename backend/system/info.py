@@ -19,6 +19,7 @@ class SystemInfo:
     mode: str
     data_dir: str
     database_path: str
+    database_engine: str  # the engine and its version: "SQLite 3.40.1", "PostgreSQL 15.20"
     database_bytes: int
     schema_revision: str
     pid: int
@@ -32,6 +33,7 @@ async def system_info(settings: Settings, db: Database, schema_revision: str, st
         mode=settings.mode,
         data_dir=str(settings.data_dir),
         database_path=db.location(),
+        database_engine=await db.version(),
         database_bytes=await db.size_bytes(),
         schema_revision=schema_revision,
         pid=os.getpid(),

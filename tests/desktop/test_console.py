@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_dashboard_shows_the_backends_facts(qtbot: QtBot, console: Console) -> N
     assert console.dashboard.size_card.value.text().endswith("KiB")
     pill, detail = console.dashboard.readiness_rows["database"]
     assert pill.text() == "Ready"
-    assert detail.text() == f"SQLite, schema revision {head_revision()}"
+    assert detail.text() == f"SQLite {sqlite3.sqlite_version}, schema revision {head_revision()}"
     # The console's backend takes 8765, or a free port when a parallel test's backend holds it (and says so).
     assert console.window.status_text.text() in ("Connected", "Connected (port 8765 was in use)")
     assert console.window.status_url.text() == console.host.url

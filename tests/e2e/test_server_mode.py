@@ -60,7 +60,7 @@ def test_setup_over_http_is_off_and_tokens_of_one_instance_work_on_the_other(dep
     assert me.json()["roles"] == ["admin"]
     ready = httpx.get(f"{deployment.second.url}/ready").json()
     assert ready["status"] == "ready"
-    assert ready["checks"]["database"]["detail"].startswith("PostgreSQL, schema revision")
+    assert ready["checks"]["database"]["detail"].startswith("PostgreSQL 1")
 
 
 def test_a_write_through_one_is_read_through_the_other_at_once_cache_included(deployment: Deployment) -> None:

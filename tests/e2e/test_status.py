@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from tests.backend_process import BackendProcess, run_outpost
@@ -30,14 +31,14 @@ def test_status_of_a_running_backend_prints_its_url_in_plain_words(tmp_path: Pat
         assert lines["url"] == backend.url
         assert lines["answered by"] == f"the running backend (pid {backend.process.pid})"
         assert lines["database"] == (
-            f"SQLite in {backend.data_dir.resolve() / 'outpost.db'} (embedded mode: a file in the data dir, "
-            "no database server)"
+            f"SQLite {sqlite3.sqlite_version} in {backend.data_dir.resolve() / 'outpost.db'} "
+            "(embedded mode: a file in the data dir, no database server)"
         )
         assert "mode" not in lines
         assert "served_by" not in lines
 
         raw = json.loads(run_outpost("status", "--json", "--data-dir", str(backend.data_dir)).stdout)
-        assert set(raw) == {*JSON_KEYS, "url"}  # the keys scripts read stay; url is new
+        assert set(raw) == {*JSON_KEYS, "url", "database_engine"}  # the keys scripts read stay; these are new
         assert raw["url"] == backend.url
         assert raw["mode"] == "embedded"
         assert raw["served_by"] == "backend"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import text
 
 from backend.app import create_app
 from backend.observability.audit import Actor
@@ -110,3 +111,22 @@ def test_parallel_audited_writes_keep_one_unbroken_chain(client: TestClient[Lite
     report = client.blocking_portal.call(client.app.state.identity.audit.verify)
     assert report.ok, report.problems
     assert report.rows == before + 40, "every key's creation is in the chain, each at its own position"
+
+
+def test_the_anchor_in_the_database_catches_a_cut_tail_and_a_forged_anchor(client: TestClient[Litestar]) -> None:
+    assert client.post("/api/v1/api-keys", json={"name": "one", "scopes": ["collections:read"]}).status_code == 201
+    audit = client.app.state.identity.audit
+    report = client.blocking_portal.call(audit.verify)
+    assert report.ok, report.problems
+    assert report.anchored_position == report.rows, "every instance's appends move the one anchor"
+    assert not audit.anchor_path.exists(), "server mode keeps no anchor file"
+
+    def change(sql: str) -> None:
+        client.blocking_portal.call(client.app.state.db.write_in_thread, lambda session: session.execute(text(sql)))
+
+    change("DELETE FROM audit_events WHERE id = (SELECT max(id) FROM audit_events)")
+    cut = client.blocking_portal.call(audit.verify)
+    assert any("rows cut from the end" in problem for problem in cut.problems), cut.problems
+    change("UPDATE audit_anchor SET position = position - 1")
+    forged = client.blocking_portal.call(audit.verify)
+    assert any("MAC does not match" in problem for problem in forged.problems), forged.problems
