@@ -4,7 +4,7 @@ Redis, a shared secret file, and a first administrator made with the CLI (server
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,8 +13,14 @@ from tests.postgres import fresh_postgres_database, require_redis
 
 
 @contextmanager
-def server_deployment_env(root: Path, admin: dict[str, str], **more: str) -> Iterator[dict[str, str]]:
-    """The OUTPOST_* environment every instance, worker and CLI command of the deployment runs with."""
+def server_deployment_env(
+    root: Path, admin: dict[str, str], admin_command: Sequence[str] = (), **more: str
+) -> Iterator[dict[str, str]]:
+    """The OUTPOST_* environment every instance, worker and CLI command of the deployment runs with.
+
+    admin_command: the CLI arguments that make the first administrator (by default `user create --role admin`
+    with admin's email); its password goes by standard input.
+    """
     redis_url = require_redis()
     secret_file = root / "secret.key"
     secret_file.write_text(secrets.token_urlsafe(48))
@@ -26,7 +32,7 @@ def server_deployment_env(root: Path, admin: dict[str, str], **more: str) -> Ite
             "OUTPOST_SECRET_FILE": str(secret_file),
             **more,
         }
-        args = ("user", "create", "--data-dir", str(root / "cli"), "--email", admin["email"], "--role", "admin")
-        made = run_outpost(*args, "--password-stdin", stdin=admin["password"] + "\n", env=env)
+        args = admin_command or ("user", "create", "--email", admin["email"], "--role", "admin", "--password-stdin")
+        made = run_outpost(*args, "--data-dir", str(root / "cli"), stdin=admin["password"] + "\n", env=env)
         assert made.returncode == 0, made.stderr
         yield env
