@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import platformdirs
 from PySide6.QtCore import QMessageLogContext, QSettings, QTimer, QtMsgType, qInstallMessageHandler
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop.api import ApiClient
 from desktop.backend_host import BackendHost
+from desktop.connect_dialog import ConnectDialog
 from desktop.device_tokens import DeviceTokenStore
 from desktop.main_window import MainWindow
 from desktop.pages.api_keys import ApiKeysPage
@@ -120,11 +122,23 @@ def build_console(data_dir: Path, command: list[str] | None = None) -> Console:
     host.connected.connect(lambda _url: sign_in.start())
     host.state_changed.connect(pages["dashboard"].backend_state)
     window.password_button.clicked.connect(sign_in.change_password)
+    choose = functools.partial(choose_connection, window, host, api, remembered)
+    window.connect_button.clicked.connect(choose)
+    QShortcut(QKeySequence("Ctrl+K"), window, choose)
     pages["collections"].open_records.connect(lambda name: open_records(window, pages["records"], name))
     for page in pages.values():
         api.signed_in.connect(lambda _email, page=page: page.start())
         api.signed_out.connect(lambda _reason, page=page: page.stop())
     return Console(api, host, pages, window, sign_in)
+
+
+def choose_connection(window: MainWindow, host: BackendHost, api: ApiClient, remembered: QSettings) -> None:
+    """Ask what to administer; on a change, sign out of the old one and connect to the new."""
+    dialog = ConnectDialog(remembered, host.server_url, window)
+    if dialog.exec() != ConnectDialog.DialogCode.Accepted or dialog.server_url() == host.server_url:
+        return
+    api.sign_out()  # the session belongs to the Outpost it was made on
+    host.connect_to(dialog.server_url())
 
 
 def open_records(window: MainWindow, records: RecordsPage, name: str) -> None:

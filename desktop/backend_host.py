@@ -79,7 +79,7 @@ def port_note(port_taken: object) -> str:
 
 
 class BackendHost(QObject):
-    """Owns the console's connection to a backend: a child it supervises, or one it attached to."""
+    """Owns the console's connection to a backend: a child it supervises, one it attached to, or a server."""
 
     state_changed = Signal(str, str)  # HostState value, detail (URL or reason)
     connected = Signal(str)  # backend URL
@@ -102,6 +102,7 @@ class BackendHost(QObject):
         self.port_note = ""  # set when the configured port was taken and the backend listens elsewhere
         self.port_taken: int | None = None  # ...and that port
         self.attached = False
+        self.server_url = ""  # a server the console was told to connect to: no local backend is started then
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES_KEPT)
         self._process: QProcess | None = None
         self._stdout_buffer = b""
@@ -123,9 +124,19 @@ class BackendHost(QObject):
             return None
         return int(self._process.processId()) or None
 
+    def connect_to(self, server_url: str) -> None:
+        """From now on, the server at server_url ("" for this machine's backend, started or attached as before)."""
+        self.stop()
+        self.server_url = server_url.rstrip("/")
+        self.start()
+
     def start(self) -> None:
-        """Attach to the backend running on the data dir, or start one."""
+        """Attach to the server named, or to the backend running on the data dir, or start one."""
         self._stopping = False
+        if self.server_url:
+            self._set_state(HostState.STARTING, f"Connecting to {self.server_url}…")
+            self._attach(self.server_url)
+            return
         self._set_state(HostState.STARTING, "Looking for a running backend…")
         runtime = read_runtime(self.data_dir)
         if lock_held(self.data_dir):

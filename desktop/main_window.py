@@ -113,6 +113,10 @@ class MainWindow(QMainWindow):
         self.sign_out_button.setObjectName("signOut")
         self.sign_out_button.clicked.connect(api.sign_out)
         self.sign_out_button.hide()
+        self.connect_button = QPushButton("Connect…")
+        self.connect_button.setObjectName("connect")
+        self.connect_button.setToolTip("This machine's backend, or an Outpost server (Ctrl+K)")
+        self.statusBar().addPermanentWidget(self.connect_button)
         self.statusBar().addPermanentWidget(self.account)
         self.statusBar().addPermanentWidget(self.password_button)
         self.statusBar().addPermanentWidget(self.sign_out_button)
@@ -214,6 +218,8 @@ class MainWindow(QMainWindow):
         self.status_text.setText(detail if state == HostState.STARTING and detail else label + mode)
         self.status_text.setToolTip(self.host.port_note if connected and self.host.port_note else detail)
         self.status_url.setText(self.host.url or "")
+        where = self.host.server_url or str(self.host.data_dir)  # which Outpost this window administers
+        self.setWindowTitle(f"Outpost — {where}")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         """Stop the child backend with the window; an attached one keeps running."""

@@ -269,6 +269,12 @@ def _dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:
     console.window.password_button.click()
     shoot(console.sign_in.password_dialog, "dialog-change-password")
     console.sign_in.password_dialog.reject()
+    from desktop.connect_dialog import ConnectDialog
+
+    connect = ConnectDialog(console.sign_in.remembered, "", console.window)
+    connect.address.setEditText("http://outpost.example.org:8765")  # typed: the server is chosen, with a warning
+    shoot(connect, "dialog-connect")
+    connect.reject()
 
 
 def _data_dialogs(console: Any, shoot: Callable[[QWidget, str], None]) -> None:

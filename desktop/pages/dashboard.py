@@ -189,7 +189,9 @@ class DashboardPage(QWidget):
     def _show_system(self, data: dict[str, Any]) -> None:
         self.system = data
         self.banner.hide()
-        self.header.set_subtitle(f"Local backend at {self.api.base_url}")
+        # Server mode's instance answers for a shared deployment; embedded, this machine's own backend does.
+        where = "Server instance" if data.get("mode") == "server" else "Local backend"
+        self.header.set_subtitle(f"{where} at {self.api.base_url} · {data.get('database_engine', '')}".rstrip(" ·"))
         self.set_stale(False)
         self.version_card.set_value(f"Outpost {data['version']}")
         self.size_card.set_value(human_bytes(int(data["database_bytes"])), data["database_path"])

@@ -43,6 +43,7 @@ def test_screenshots_command_writes_a_legible_dashboard(tmp_path: Path) -> None:
         "cancel-job",
         "restore-backup",
         "backup-schedule",
+        "connect",
     }
     sized = {f"{page}-{size}" for page in pages for size in ("1024x640", "1440x900")}
     shots = {p.stem for p in out.glob("*.png")}

@@ -42,8 +42,8 @@ class SetupController(Controller):
         responses=problem_responses(),
     )
     async def setup_state(self, identity: NamedDependency[Identity]) -> SetupState:
-        """True until the first user exists."""
-        return SetupState(needs_first_admin=await identity.users.count() == 0)
+        """True until the first user exists, where the first one is made over HTTP (never in server mode)."""
+        return SetupState(needs_first_admin=identity.setup.over_http and await identity.users.count() == 0)
 
     @post(
         request_max_body_size=SMALL_BODY_LIMIT,
