@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ from backend.db.types import utc_now
 from backend.errors import Conflict
 from backend.jobs.kinds import JobContext, JobKind, TransientJobError
 from backend.jobs.models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobRow
-from tests.backend.jobs.harness import ADMIN, Jobs, running_jobs
+from tests.backend.jobs.harness import ADMIN, Jobs, on_engine, running_jobs
+from tests.postgres import ENGINES
 
 pytestmark = pytest.mark.anyio
 
@@ -24,6 +25,13 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=ENGINES, autouse=True)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs with its jobs table on SQLite and on PostgreSQL."""
+    with on_engine(request.param):
+        yield request.param
 
 
 def _title(params: Mapping[str, Any]) -> str:
@@ -58,7 +66,7 @@ def _broken(ctx: JobContext) -> None:
     raise ValueError("the params name a column that does not exist")
 
 
-async def test_a_job_runs_to_success_with_its_result_and_progress(tmp_path: Path) -> None:
+async def test_a_job_runs_to_success_with_its_result_and_progress(tmp_path: Path, engine: str) -> None:
     def work(ctx: JobContext) -> dict[str, Any]:
         for step in range(1, 6):
             ctx.progress(step, 5, f"step {step}")
@@ -66,6 +74,7 @@ async def test_a_job_runs_to_success_with_its_result_and_progress(tmp_path: Path
 
     kinds = {"sum": JobKind("sum", work, title=_title)}
     async with running_jobs(tmp_path, kinds) as jobs:
+        assert jobs.db.engine_name == engine  # the engine this run is on
         submitted = await jobs.service.submit(ADMIN, "sum", {"numbers": [1, 2, 3]})
         assert submitted.state == QUEUED
         done = await jobs.wait_for(submitted.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from backend.db.types import utc_now
 from backend.jobs.models import FAILED, SUCCEEDED, JobRow
 from backend.jobs.schedule import Retention, due_jobs
 from backend.jobs.tasks import JOB_KINDS
-from tests.backend.jobs.harness import ADMIN, running_jobs
+from tests.backend.jobs.harness import ADMIN, on_engine, running_jobs
+from tests.postgres import ENGINES
 
 pytestmark = pytest.mark.anyio
 
@@ -23,6 +25,13 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=ENGINES, autouse=True)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs with its jobs table on SQLite and on PostgreSQL."""
+    with on_engine(request.param):
+        yield request.param
 
 
 def test_a_backup_slot_starts_at_each_multiple_of_its_period_in_utc() -> None:
