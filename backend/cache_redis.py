@@ -18,6 +18,7 @@ from backend.cache import CacheError, CacheStats
 from backend.redis_connection import RedisConnection
 
 MAC_BYTES = 32
+TAG_KEPT_S = 24 * 3600  # a tag's set of keys, when its entries never expire
 
 
 class RedisCache:
@@ -35,13 +36,17 @@ class RedisCache:
     def _tag_key(self, tag: str) -> str:
         return self.redis.key("cache-tag", tag)
 
-    def _seal(self, value: Any) -> bytes:
-        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        return hmac.new(self._signing_key, payload, hashlib.sha256).digest() + payload
+    def _mac(self, key: str, payload: bytes) -> bytes:
+        # The key is signed with the value: a signed answer copied under another key is not that key's answer.
+        return hmac.new(self._signing_key, key.encode() + b"\0" + payload, hashlib.sha256).digest()
 
-    def _open(self, sealed: bytes) -> Any:
+    def _seal(self, key: str, value: Any) -> bytes:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        return self._mac(key, payload) + payload
+
+    def _open(self, key: str, sealed: bytes) -> Any:
         mac, payload = sealed[:MAC_BYTES], sealed[MAC_BYTES:]
-        if not hmac.compare_digest(mac, hmac.new(self._signing_key, payload, hashlib.sha256).digest()):
+        if not hmac.compare_digest(mac, self._mac(key, payload)):
             raise CacheError("a cached value's signature does not match: it was not written by this deployment")
         return pickle.loads(payload)  # signed: checked above
 
@@ -52,7 +57,7 @@ class RedisCache:
             self._misses += 1
             return default
         try:
-            value = self._open(sealed)
+            value = self._open(key, sealed)
         except CacheError:
             self._misses += 1
             self.redis.sync.delete(self._key(key))
@@ -63,9 +68,11 @@ class RedisCache:
     def set(self, key: str, value: Any, expire_s: float | None = None, tag: str | None = None) -> None:
         """Store value under key, forgotten after expire_s seconds if given; tag groups it for purge."""
         pipe = self.redis.sync.pipeline(transaction=False)
-        pipe.set(self._key(key), self._seal(value), px=int(expire_s * 1000) if expire_s else None)
+        pipe.set(self._key(key), self._seal(key, value), px=int(expire_s * 1000) if expire_s else None)
         if tag is not None:
             pipe.sadd(self._tag_key(tag), key)
+            # The set lives as long as its newest entry: without this, every write's new keys would pile up in it.
+            pipe.expire(self._tag_key(tag), int(expire_s or TAG_KEPT_S) + 1)
         pipe.execute()
 
     def count_hit(self) -> None:

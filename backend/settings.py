@@ -353,6 +353,9 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
             sources[spec.name] = "env"
         else:
             sources[spec.name] = "default"
+    if values.get("redis_url") and not values.get("database_url"):
+        # The queue would be Redis's, run by workers that need a server database: jobs would wait for ever.
+        raise SettingError("redis_url", "goes with a server database: set database_url too (or neither)")
     values.setdefault("data_dir", default_data_dir())
     secret_key = env.get("OUTPOST_SECRET_KEY") or None
     return Settings(**values, secret_key=secret_key, sources=sources)

@@ -52,6 +52,12 @@ class SharedStore:
         held.on_change = changes.announce
         await changes.watch()
 
+    def tell_others(self, kind: str, held: HeldInMemory) -> None:
+        """Announce held's changes to every instance, without watching for theirs (a CLI command's process)."""
+        from backend.shared_changes import SharedChanges
+
+        held.on_change = SharedChanges(self.redis, kind, held.reload).announce
+
     async def close(self) -> None:
         """Close the connections."""
         await self.redis.close()

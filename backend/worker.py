@@ -100,9 +100,9 @@ async def _work(prepared: Prepared, threads: int) -> int:
         await stop.wait()
         emit_event("stopping")
         logger.info("stopping", worker=runner.worker)
-        leases.cancel()
         runner.stopping.set()  # running jobs stop at their next checkpoint, their writes still served meanwhile
         await asyncio.to_thread(queue.stop_consumer)
+        leases.cancel()  # only now: a job still stopping keeps its lease, so no other worker takes it meanwhile
     finally:
         for watch in watches:
             watch.cancel()

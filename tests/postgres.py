@@ -81,6 +81,19 @@ def require_redis() -> str:
     return redis_url()
 
 
+@contextmanager
+def copied_postgres_database(template_url: str) -> Iterator[str]:
+    """The URL of a new database copied from the one template_url names (none may be connected to it), dropped
+    afterwards."""
+    template = template_url.rsplit("/", 1)[1]
+    name = f"outpost_test_{secrets.token_hex(6)}"
+    run_in_own_loop(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield f"{template_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        run_in_own_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 ENGINES = ("sqlite", "postgresql")
 
 

@@ -92,7 +92,8 @@ class PrincipalDirectory:
         now = utc_now()
         for session_id in session_ids:
             self._revoked_sessions[session_id] = now + ACCESS_TTL
-        self.on_change()
+        if session_ids:  # a refresh ends none: nothing for the other instances to hear
+            self.on_change()
         if len(self._revoked_sessions) > 1000:
             self._revoked_sessions = {key: until for key, until in self._revoked_sessions.items() if until > now}
 

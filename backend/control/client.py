@@ -21,6 +21,7 @@ from backend.jobs.runner import open_jobs
 from backend.jobs.schedule import Retention
 from backend.records.data_plane import DataPlane
 from backend.settings import Settings
+from backend.shared_store import deployment_namespace, open_shared_store
 from backend.startup import prepare_data_dir
 from backend.system.restore import settle_restore
 
@@ -58,8 +59,12 @@ async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> A
     paths = prepared.settings.paths
     db = open_database(prepared.settings)
     queue = JobQueue(paths.queue)
+    # Server mode: a user disabled or a key revoked here must reach the serving instances too.
+    shared = open_shared_store(prepared.settings, deployment_namespace(prepared.secret))
     try:
         identity = Identity.open(db, prepared.secret, paths)
+        if shared:
+            shared.tell_others("access", identity.directory)
         cursors = CursorCodec(derive_key(prepared.secret, "cursor"))
         data = await DataPlane.open(db, identity.audit, cursors)
         running = prepared.settings
@@ -95,6 +100,8 @@ async def _run_here(settings: Settings, command: str, args: dict[str, Any]) -> A
     finally:
         queue.close()
         await db.close()
+        if shared:
+            await shared.close()
 
 
 def run_command(settings: Settings, command: str, args: dict[str, Any]) -> Any:

@@ -7,6 +7,7 @@ know only this interface; what differs between the engines stays behind it.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Database(ABC):
@@ -36,10 +38,16 @@ class Database(ABC):
         return self.writer_engine.dialect
 
     def _notify(self, touched: frozenset[str]) -> None:
-        """Tell the after_commit listeners which tags a commit touched, before anyone is answered."""
-        if touched:
-            for listener in self.after_commit:
+        """Tell the after_commit listeners which tags a commit touched, before anyone is answered.
+
+        The write is committed: a listener that fails (the shared cache's Redis away) is logged, and neither
+        fails the write's reply (a client would retry a write that stands) nor keeps the others from hearing.
+        """
+        for listener in self.after_commit if touched else ():
+            try:
                 listener(touched)
+            except Exception:
+                log.exception("an after-commit listener failed; cached answers about %s may be stale", sorted(touched))
 
     @abstractmethod
     def write(self) -> AbstractAsyncContextManager[AsyncSession]:

@@ -414,7 +414,9 @@ class JobService:
         stale_before = utc_now() - timedelta(seconds=self.lease_s)
 
         def work(session: Session) -> list[tuple[str, str]]:
-            query = select(JobRow).where(JobRow.state == RUNNING)
+            # FOR UPDATE SKIP LOCKED (PostgreSQL): a job a worker is claiming or finishing right now is left to it,
+            # and two sweeping workers never take back the same job.
+            query = select(JobRow).where(JobRow.state == RUNNING).with_for_update(skip_locked=True)
             again = []
             for row in session.scalars(query):
                 dead = (others_dead and row.lease_owner != worker) or (

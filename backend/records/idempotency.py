@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from backend.db.locks import take_turn
 from backend.errors import FieldError, ValidationFailed
 from backend.records.models import IdempotencyKey
 
@@ -62,7 +63,12 @@ class IdempotencyKeys:
         self._now = clock
 
     def replay(self, session: Session, request: IdempotentRequest) -> StoredReply | None:
-        """The stored reply to this request, None if the key is new (or expired); 422 if it named another."""
+        """The stored reply to this request, None if the key is new (or expired); 422 if it named another.
+
+        Retries of one key wait here for each other's transaction (on PostgreSQL writers run side by side), so a
+        retry sent while the first is still writing replays its reply instead of writing again.
+        """
+        take_turn(session, f"idempotency:{request.principal}:{request.key}")
         keys = IdempotencyKey.__table__.c
         query = select(keys.fingerprint, keys.status, keys.body, keys.headers).where(
             keys.principal == request.principal,

@@ -334,6 +334,8 @@ def _unique_conflict(shape: RecordShape, exc: IntegrityError) -> Conflict:
     name: str | None = None
     if match := _SQLITE_UNIQUE.search(message):
         name = match[1]
+    elif f'"{shape.table.name}_pkey"' in message:  # PostgreSQL names the primary key's constraint (its default)
+        name = "id"
     else:
         name = next((spec.name for spec in shape.definition.fields if spec.id in message), None)
     if name == "id":

@@ -155,3 +155,22 @@ def test_the_rate_limit_counts_a_client_once_across_both_instances(deployment: D
     remaining = [int(reply.headers["ratelimit-remaining"]) for reply in replies]
     assert remaining[0] - remaining[1] >= 1, remaining
     assert remaining[1] - remaining[2] >= 1, "each instance counted into the same window"
+
+
+def test_a_user_disabled_with_the_cli_is_refused_by_the_instances_within_a_second(deployment: Deployment) -> None:
+    person = {"email": "leaver@example.org", "password": "seven long words out in the rain"}
+    made = httpx.post(
+        f"{deployment.first.url}/api/v1/users",
+        json={**person, "roles": ["viewer"]},
+        headers=signed_in(deployment.first),
+    )
+    assert made.status_code == 201, made.text
+    tokens = httpx.post(f"{deployment.second.url}/api/v1/auth/login", json=person).json()
+    theirs = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert httpx.get(f"{deployment.second.url}/api/v1/auth/me", headers=theirs).status_code == 200  # cached there
+    cli_dir = str(Path(deployment.first.data_dir).parent / "cli")
+    disabled = run_outpost("user", "disable", person["email"], "--data-dir", cli_dir, env=deployment.env)
+    assert disabled.returncode == 0, disabled.stderr
+    assert wait_until(
+        lambda: httpx.get(f"{deployment.second.url}/api/v1/auth/me", headers=theirs).status_code == 401, timeout_s=1.0
+    ), "an instance still accepts a user the CLI disabled, after a second"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, closing, contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +25,11 @@ from backend.auth.identity import Identity
 from backend.auth.tokens import AUDIENCE, ISSUER, derive_key
 from backend.datadir import load_or_create_secret
 from backend.errors import PROBLEM_JSON
+from backend.observability.audit import Actor
 from backend.settings import Settings, load_settings
 from backend.startup import prepare_data_dir
-from tests.conftest import TEST_HOST, sign_in_first_admin
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_HOST, sign_in_first_admin
+from tests.postgres import copied_postgres_database, fresh_postgres_database, plain_engine
 
 # Passes the policy for every email used in these tests (no email local part of 4+ letters in it).
 PASSWORD = "correct horse battery staple 7"
@@ -89,7 +92,7 @@ class Instance:
     def __init__(self, client: TestClient[Litestar], settings: Settings, admin: dict[str, str] | None = None) -> None:
         self.client = client
         self.settings = settings
-        self.admin = admin or sign_in_first_admin(client)
+        self.admin = admin or _first_admin(client, settings)
         self.admin_id: str = client.get("/api/v1/auth/me", headers=self.admin).json()["id"]
 
     @property
@@ -111,9 +114,17 @@ class Instance:
             return portal.call(function, *args)
 
     def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement on the real database file, committed; its rows."""
-        with closing(sqlite3.connect(self.settings.paths.database, timeout=10)) as db, db:
-            return db.execute(statement, params).fetchall()
+        """Run one statement (qmark parameters) on the real database, committed; its rows."""
+        if not self.settings.database_url:
+            with closing(sqlite3.connect(self.settings.paths.database, timeout=10)) as db, db:
+                return db.execute(statement, params).fetchall()
+        engine = plain_engine(self.settings)
+        try:
+            with engine.begin() as connection:
+                result = connection.exec_driver_sql(statement.replace("?", "%s"), params)
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
 
     def change_behind_services(self, statement: str, params: tuple[Any, ...] = ()) -> None:
         """Change rows the directory caches (users, roles, keys) by hand, then drop its caches as a service would."""
@@ -186,7 +197,31 @@ class Instance:
         """The audit rows of one action, oldest first, read from the table."""
         columns = ("id", "actor_type", "actor_label", "action", "target", "client", "outcome", "details")
         rows = self.sql(f"SELECT {', '.join(columns)} FROM audit_events WHERE action = ? ORDER BY id", (action,))
-        return [{**dict(zip(columns, row, strict=True)), "details": json.loads(row[-1])} for row in rows]
+        # JSON text on SQLite; PostgreSQL's json column comes back decoded.
+        return [
+            {
+                **dict(zip(columns, row, strict=True)),
+                "details": row[-1] if isinstance(row[-1], dict) else json.loads(row[-1]),
+            }
+            for row in rows
+        ]
+
+
+def _first_admin(client: TestClient[Litestar], settings: Settings) -> dict[str, str]:
+    """The first administrator signed in: made through /setup, or in server mode (no /setup) on the database."""
+    if settings.mode == "embedded":
+        return sign_in_first_admin(client)
+    make = functools.partial(
+        client.app.state.identity.users.create,
+        Actor("system", None, "test"),
+        email=ADMIN_EMAIL,
+        display_name="Admin",
+        password=ADMIN_PASSWORD,
+        roles=["admin"],
+    )
+    client.blocking_portal.call(make)
+    tokens = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 @contextmanager
@@ -201,19 +236,39 @@ def running_instance(data_dir: Path, admin: dict[str, str] | None = None, **flag
 
 @dataclass(frozen=True)
 class Template:
-    """A data dir where the first administrator exists and is signed in, to copy for each test."""
+    """A data dir (and, on PostgreSQL, a database) where the first administrator exists and is signed in."""
 
     data_dir: Path
     admin: dict[str, str]
+    database_url: str | None = None
 
-    def copy(self, data_dir: Path, **flags: Any) -> AbstractContextManager[Instance]:
+    @contextmanager
+    def copy(self, data_dir: Path, **flags: Any) -> Iterator[Instance]:
         """A running instance over a copy of the template (Argon2 work done once, not per test)."""
         shutil.copytree(self.data_dir, data_dir)
-        return running_instance(data_dir, self.admin, **flags)
+        if self.database_url is None:
+            with running_instance(data_dir, self.admin, **flags) as instance:
+                yield instance
+            return
+        with (
+            copied_postgres_database(self.database_url) as url,
+            running_instance(data_dir, self.admin, database_url=url, **flags) as instance,
+        ):
+            yield instance
 
 
-def make_template(data_dir: Path) -> Template:
+def make_template(data_dir: Path, **flags: Any) -> Template:
     """Migrate, create the first administrator and sign in; the app is stopped again."""
-    with running_instance(data_dir) as instance:
+    with running_instance(data_dir, **flags) as instance:
         admin = instance.admin
-    return Template(data_dir, admin)
+    return Template(data_dir, admin, flags.get("database_url"))
+
+
+@contextmanager
+def template_on(engine: str, data_dir: Path) -> Iterator[Template]:
+    """A template on engine ("sqlite", or "postgresql": a database of its own for as long as it is used)."""
+    if engine == "sqlite":
+        yield make_template(data_dir)
+        return
+    with fresh_postgres_database() as url:
+        yield make_template(data_dir, database_url=url)

@@ -42,3 +42,9 @@ def test_the_password_is_never_shown() -> None:
 
 def test_without_a_url_the_mode_is_embedded() -> None:
     assert load_settings({}, {}).mode == "embedded"
+
+
+def test_a_redis_url_alone_is_refused() -> None:
+    with pytest.raises(SettingError, match="database_url") as refused:
+        load_settings({"redis_url": "redis://127.0.0.1:6379/0"}, {})
+    assert refused.value.name == "redis_url"

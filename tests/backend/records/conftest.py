@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
 
 from backend.collections.definition import (
     CollectionDef,
@@ -19,8 +18,9 @@ from backend.collections.definition import (
 )
 from backend.records.batch import BatchService
 from backend.records.service import RecordService
-from tests.backend.auth.helpers import Instance, Template, make_template
+from tests.backend.auth.helpers import Instance, Template, template_on
 from tests.backend.records.standins import CHANGES, CountingClock, MemoryCatalog, TableChangeLog
+from tests.postgres import ENGINES, plain_engine
 
 
 def _field(name: str, kind: FieldType, **extra: Any) -> FieldDef:
@@ -66,7 +66,7 @@ def collections() -> list[CollectionDef]:
 def install_collections(instance: Instance) -> MemoryCatalog:
     """Create the test collections' tables and serve them through a record service on stand-ins."""
     catalog = MemoryCatalog(*collections())
-    engine = create_engine(f"sqlite:///{instance.settings.paths.database}")
+    engine = plain_engine(instance.settings)
     with engine.begin() as connection:
         for definition in catalog.definitions.values():
             catalog.table(definition).create(connection)
@@ -78,9 +78,11 @@ def install_collections(instance: Instance) -> MemoryCatalog:
     return catalog
 
 
-@pytest.fixture(scope="session")
-def records_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return make_template(tmp_path_factory.mktemp("records-template") / "data")
+@pytest.fixture(scope="session", params=ENGINES)
+def records_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    """The records tests run on SQLite and on PostgreSQL."""
+    with template_on(request.param, tmp_path_factory.mktemp("records-template") / "data") as template:
+        yield template
 
 
 @pytest.fixture
