@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from litestar.testing import TestClient
 
 from backend.app import create_app
 from backend.datadir import DataDir
+from backend.observability.audit import Actor
 from backend.settings import Settings, load_settings
 from backend.startup import prepare_data_dir
 
@@ -34,7 +36,23 @@ def setup_token_header(data_dir: Path) -> dict[str, str]:
 
 
 def sign_in_first_admin(client: TestClient[Litestar]) -> dict[str, str]:
-    """Create the first administrator through the setup API and sign in; the Authorization header."""
+    """Create the first administrator and sign in; the Authorization header.
+
+    Embedded through the setup API; in server mode (no /setup) on the database, as `outpost user create` does.
+    """
+    if client.app.state.settings.mode == "server":
+        make = functools.partial(
+            client.app.state.identity.users.create,
+            Actor("system", None, "test"),
+            email=ADMIN_EMAIL,
+            display_name="Admin",
+            password=ADMIN_PASSWORD,
+            roles=["admin"],
+        )
+        client.blocking_portal.call(make)
+        tokens = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        assert tokens.status_code == 200, tokens.text
+        return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
     created = client.post(
         "/api/v1/setup",
         json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},

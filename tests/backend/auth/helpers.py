@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import shutil
 import sqlite3
@@ -25,10 +24,9 @@ from backend.auth.identity import Identity
 from backend.auth.tokens import AUDIENCE, ISSUER, derive_key
 from backend.datadir import load_or_create_secret
 from backend.errors import PROBLEM_JSON
-from backend.observability.audit import Actor
 from backend.settings import Settings, load_settings
 from backend.startup import prepare_data_dir
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_HOST, sign_in_first_admin
+from tests.conftest import TEST_HOST, sign_in_first_admin
 from tests.postgres import copied_postgres_database, fresh_postgres_database, plain_engine
 
 # Passes the policy for every email used in these tests (no email local part of 4+ letters in it).
@@ -92,7 +90,7 @@ class Instance:
     def __init__(self, client: TestClient[Litestar], settings: Settings, admin: dict[str, str] | None = None) -> None:
         self.client = client
         self.settings = settings
-        self.admin = admin or _first_admin(client, settings)
+        self.admin = admin or sign_in_first_admin(client)
         self.admin_id: str = client.get("/api/v1/auth/me", headers=self.admin).json()["id"]
 
     @property
@@ -205,23 +203,6 @@ class Instance:
             }
             for row in rows
         ]
-
-
-def _first_admin(client: TestClient[Litestar], settings: Settings) -> dict[str, str]:
-    """The first administrator signed in: made through /setup, or in server mode (no /setup) on the database."""
-    if settings.mode == "embedded":
-        return sign_in_first_admin(client)
-    make = functools.partial(
-        client.app.state.identity.users.create,
-        Actor("system", None, "test"),
-        email=ADMIN_EMAIL,
-        display_name="Admin",
-        password=ADMIN_PASSWORD,
-        roles=["admin"],
-    )
-    client.blocking_portal.call(make)
-    tokens = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 @contextmanager

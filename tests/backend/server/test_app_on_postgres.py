@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,10 +12,9 @@ from litestar.testing import TestClient
 from sqlalchemy import text
 
 from backend.app import create_app
-from backend.observability.audit import Actor
 from backend.settings import load_settings
 from backend.startup import prepare_data_dir
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_HOST
+from tests.conftest import TEST_HOST, sign_in_first_admin
 from tests.postgres import fresh_postgres_database
 
 FIELDS = [
@@ -42,22 +40,10 @@ def client(tmp_path: Path) -> Iterator[TestClient[Litestar]]:
         }
         app = create_app(prepare_data_dir(load_settings(flags, {})).settings)
         with TestClient(app, base_url=f"http://{TEST_HOST}") as test_client:
-            # Server mode has no /setup: the first administrator is made on the database, as the CLI does.
-            make = functools.partial(
-                test_client.app.state.identity.users.create,
-                Actor("system", None, "test"),
-                email=ADMIN_EMAIL,
-                display_name="Admin",
-                password=ADMIN_PASSWORD,
-                roles=["admin"],
-            )
-            test_client.blocking_portal.call(make)
-            assert (
-                test_client.post("/api/v1/setup", json={"email": "x@example.org", "password": "p" * 20}).status_code
-                == 403
-            )
-            tokens = test_client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-            test_client.headers["Authorization"] = f"Bearer {tokens.json()['access_token']}"
+            headers = sign_in_first_admin(test_client)  # server mode: on the database, as the CLI does
+            refused = test_client.post("/api/v1/setup", json={"email": "x@example.org", "password": "p" * 20})
+            assert refused.status_code == 403, "server mode has no /setup"
+            test_client.headers.update(headers)
             yield test_client
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +12,10 @@ from litestar.testing import TestClient
 from schemathesis.config import SchemathesisConfig
 
 from backend.app import create_app
-from backend.observability.audit import Actor
 from backend.settings import load_settings
 from backend.startup import prepare_data_dir
 from tests.backend.test_schemathesis import run_config, seed_records
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import sign_in_first_admin
 from tests.postgres import fresh_postgres_database, require_redis
 
 
@@ -35,20 +33,8 @@ def server_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemath
         }
         app = create_app(prepare_data_dir(load_settings(flags, {})).settings)
         with TestClient(app, base_url="http://testserver") as client:
-            make = functools.partial(
-                client.app.state.identity.users.create,
-                Actor("system", None, "test"),
-                email=ADMIN_EMAIL,
-                display_name="Admin",
-                password=ADMIN_PASSWORD,
-                roles=["admin"],
-            )
-            client.blocking_portal.call(make)
-            tokens = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()
             created = client.post(
-                "/api/v1/api-keys",
-                headers={"Authorization": f"Bearer {tokens['access_token']}"},
-                json={"name": "schemathesis", "scopes": ["*"]},
+                "/api/v1/api-keys", headers=sign_in_first_admin(client), json={"name": "schemathesis", "scopes": ["*"]}
             )
             assert created.status_code == 201, created.text
             key = str(created.json()["key"])
