@@ -16,6 +16,7 @@ from backend.datadir import DataDir
 from backend.observability.audit import Actor
 from backend.settings import Settings, load_settings
 from backend.startup import prepare_data_dir
+from tests.postgres import ENGINES, migrated_settings
 
 # Offscreen Qt for every GUI test; an exported but empty value would abort Qt.
 if not os.environ.get("QT_QPA_PLATFORM"):
@@ -68,6 +69,13 @@ def sign_in_first_admin(client: TestClient[Litestar]) -> dict[str, str]:
 def data_dir(tmp_path: Path) -> Path:
     """A data directory that does not exist yet."""
     return tmp_path / "data"
+
+
+@pytest.fixture(params=ENGINES)
+def engine_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings of a migrated, empty database on each engine (SQLite in the data dir, a fresh PostgreSQL one)."""
+    with migrated_settings(request.param, tmp_path / "data") as engine_settings:
+        yield engine_settings
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from backend.db.ids import new_id
 from backend.db.paging import CursorCodec
 from backend.observability.audit import Actor, AuditTrail
 from backend.settings import Settings
-from tests.postgres import ENGINES, migrated_settings, plain_engine
+from tests.postgres import plain_engine
 
 ACTOR = Actor("user", "u1", "admin@example.org", "127.0.0.1")
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -29,13 +28,6 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(params=ENGINES)
-def engine_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """A migrated database on each engine (SQLite in the data dir, a fresh PostgreSQL one)."""
-    with migrated_settings(request.param, tmp_path / "data") as settings:
-        yield settings
 
 
 @pytest.fixture

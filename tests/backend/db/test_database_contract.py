@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import Connection, select, text
@@ -18,7 +17,6 @@ from backend.db.point_reads import PointQuery
 from backend.db.types import utc_now
 from backend.settings import Settings
 from backend.system.models import SavedSetting
-from tests.postgres import ENGINES, migrated_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -26,13 +24,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(params=ENGINES)
-def engine_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """Settings of a migrated database on each engine."""
-    with migrated_settings(request.param, tmp_path / "data") as settings:
-        yield settings
 
 
 @pytest.fixture
