@@ -12,7 +12,8 @@ from pathlib import Path
 from alembic import command
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from backend.datadir import FILE_MODE, DataDir
@@ -41,6 +42,7 @@ def upgrade_postgres(url: str, paths: DataDir) -> MigrationResult:
 async def _upgrade(url: str, paths: DataDir) -> MigrationResult:
     engine = create_async_engine(database_url(url), poolclass=NullPool, hide_parameters=True)
     try:
+        await _reachable(engine, url)
         async with engine.connect() as connection:
             # A session-level lock: held across the migrations' own transactions, released below or when the
             # connection drops (an instance killed mid-migration never blocks the others for good).
@@ -56,6 +58,18 @@ async def _upgrade(url: str, paths: DataDir) -> MigrationResult:
                 await connection.commit()
     finally:
         await engine.dispose()
+
+
+async def _reachable(engine: AsyncEngine, url: str) -> None:
+    """Connect once; a database that is down, unknown or refuses the credentials is a MigrationError saying so
+    (naming the database without its password), not a traceback."""
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, TimeoutError, DBAPIError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise MigrationError(f"cannot reach the database at {shown_database_url(url)}: {reason}") from None
 
 
 def _upgrade_locked(connection: Connection, url: str, paths: DataDir) -> MigrationResult:

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from backend.db.factory import migrate, read_at_start
-from backend.db.migrate import DatabaseTooNew, head_revision
+from backend.db.migrate import DatabaseTooNew, MigrationError, head_revision
+from backend.db.urls import parse_database_url
 from backend.settings import Settings
-from tests.postgres import fresh_postgres_database
+from tests.postgres import fresh_postgres_database, require_postgres
 
 
 def revision(settings: Settings) -> str | None:
@@ -39,3 +40,18 @@ def test_a_database_from_a_newer_outpost_is_refused(tmp_path: Path) -> None:
         with pytest.raises(DatabaseTooNew, match=r"9999.*newer Outpost") as refused:
             migrate(settings)
         assert "postgresql+asyncpg://" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("postgresql://outpost:s3cret-pw@127.0.0.1:1/outpost", "Connect call failed"),
+        ("postgresql+asyncpg://postgres:s3cret-pw@127.0.0.1:5432/no_such_database_here", "does not exist"),
+    ],
+)
+def test_a_database_out_of_reach_is_named_without_its_password(tmp_path: Path, url: str, reason: str) -> None:
+    require_postgres()
+    with pytest.raises(MigrationError, match="cannot reach the database at") as refused:
+        migrate(Settings(data_dir=tmp_path / "data", database_url=parse_database_url(url)))
+    assert reason in str(refused.value)
+    assert "s3cret-pw" not in str(refused.value)
