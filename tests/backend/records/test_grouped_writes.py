@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from backend.db.engine import Database
 from backend.errors import Conflict
 from backend.observability.audit import Actor
@@ -23,6 +25,10 @@ class Everything:
 
 def test_a_failing_write_among_grouped_ones_leaves_nothing_and_the_others_stand(records: Instance) -> None:
     state = records.client.app.state
+    if state.db.engine_name != "sqlite":
+        # The three writes below run in the order they were queued only in SQLite's group; PostgreSQL runs them
+        # side by side, so which of the two X1s wins is not defined there.
+        pytest.skip("group commit (one writer, writes in queue order) is SQLite's")
     actor = Actor("user", records.admin_id, "admin")
 
     def key(name: str, body: Any) -> IdempotentRequest:
